@@ -1,0 +1,3 @@
+from tgahost.cli import main
+
+main()
