@@ -30,7 +30,9 @@ def test_compressed_full_and_bare_hex_mean_the_same_address():
 
 
 def test_csv_first_column_comments_blank_lines_and_crlf():
-    got = parse("2001:db8::2,icmp,64\r\n\r\n# a comment\r\n2001:db8::1  # trailing note\r\n\"2001:db8::3\",x\r\n")
+    got = parse(
+        '2001:db8::2,icmp,64\r\n\r\n# a comment\r\n2001:db8::1  # trailing note\r\n"2001:db8::3",x\r\n'
+    )
     assert got == ["2001:db8::1", "2001:db8::2", "2001:db8::3"]
 
 

@@ -79,7 +79,9 @@ def test_corrupted_seeds_fail_their_checksum(saved: Path):
 def test_a_newer_format_version_asks_for_an_upgrade(tmp_path: Path, seeds_200):
     meta = {"format": "tgahost-model", "format_version": 99, "tga_type": "x", "seeds_sha256": ""}
     path = tmp_path / "new.bin"
-    save_file({"seeds": seeds_200}, str(path), metadata={"format": "tgahost-model", "tgahost": json.dumps(meta)})
+    save_file(
+        {"seeds": seeds_200}, str(path), metadata={"format": "tgahost-model", "tgahost": json.dumps(meta)}
+    )
     with pytest.raises(TgahostError, match="upgrade tgahost"):
         tgahost.load_model(path)
 
@@ -88,7 +90,9 @@ def test_a_model_whose_type_no_plugin_offers(saved: Path, seeds_200):
     model = tgahost.load_model(saved)
     model.metadata["tga_type"] = "quantum_ip"
     model.metadata["plugin"]["distribution"] = "tgahost-quantum"
-    with pytest.raises(TgahostError, match="no installed plugin offers TGA type 'quantum_ip'.*tgahost-quantum"):
+    with pytest.raises(
+        TgahostError, match="no installed plugin offers TGA type 'quantum_ip'.*tgahost-quantum"
+    ):
         list(tgahost.generate(model, 10, host=tgahost.PluginHost(load_entry_points=False)))
 
 

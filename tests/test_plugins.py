@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tgahost
-from tgahost import Param, PluginHost, TgaSpec, TgahostError, TrainedModel, hookimpl, hookspecs
+from tgahost import Param, PluginHost, TgahostError, TgaSpec, TrainedModel, hookimpl, hookspecs
 from tgahost.generators import random_ip
 
 from .conftest import packed
@@ -60,7 +60,9 @@ class CountingPlugin:
 def test_a_throwaway_plugin_registered_in_process_trains_and_generates(tmp_path):
     host = PluginHost(load_entry_points=False)
     host.register(CountingPlugin(), name="counting")
-    model = tgahost.train("counting_ip", packed("2001:db8::1", "2001:db8:ffff::3"), params={"start": "2"}, host=host)
+    model = tgahost.train(
+        "counting_ip", packed("2001:db8::1", "2001:db8:ffff::3"), params={"start": "2"}, host=host
+    )
     assert model.metadata["params"] == {"start": 2, "step": 1}
     tgahost.save_model(model, tmp_path / "c.bin")
     got = np.concatenate(list(tgahost.generate(tmp_path / "c.bin", 5, host=host, params={"step": "2"})))
@@ -87,7 +89,9 @@ def test_unknown_and_badly_typed_params_are_errors(host, seeds_200):
 
 def _fake_entry_points(monkeypatch, *entries: tuple[str, str]):
     points = [importlib.metadata.EntryPoint(name, value, "tgahost") for name, value in entries]
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: [p for p in points if p.group == group])
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda group=None: [p for p in points if p.group == group]
+    )
 
 
 def test_a_broken_entry_point_is_reported_and_others_still_work(monkeypatch, seeds_200):
@@ -105,7 +109,9 @@ def test_a_broken_entry_point_is_reported_and_others_still_work(monkeypatch, see
 
 
 def test_plugin_selection_by_environment(monkeypatch):
-    _fake_entry_points(monkeypatch, ("broken", "tgahost_no_such_module"), ("random_ip", "tgahost.generators.random_ip"))
+    _fake_entry_points(
+        monkeypatch, ("broken", "tgahost_no_such_module"), ("random_ip", "tgahost.generators.random_ip")
+    )
     monkeypatch.setenv("TGAHOST_PLUGINS", "random_ip")
     assert [p.name for p in PluginHost().plugins()] == ["random_ip"]
     monkeypatch.setenv("TGAHOST_PLUGINS", "")
@@ -169,7 +175,9 @@ def test_unavailable_types_are_listed_but_refuse_to_run(seeds_200):
     class NeedsTorch:
         @hookimpl
         def tga_types(self):
-            return [TgaSpec("heavy_ip", "needs torch", available=False, unavailable_reason="pip install torch")]
+            return [
+                TgaSpec("heavy_ip", "needs torch", available=False, unavailable_reason="pip install torch")
+            ]
 
     host = PluginHost(load_entry_points=False)
     host.register(NeedsTorch(), name="heavy")
@@ -180,9 +188,7 @@ def test_unavailable_types_are_listed_but_refuse_to_run(seeds_200):
 
 def _hookspec_names() -> list[str]:
     return [
-        name
-        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-        if hasattr(fn, "tgahost_spec")
+        name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "tgahost_spec")
     ]
 
 

@@ -130,7 +130,7 @@ def parse_lines(lines: Iterable[str], source: str = "<input>", skip_invalid: boo
     skipped = 0
     lineno = 0
     try:
-        for lineno, line in enumerate(lines, 1):  # noqa: B007 - lineno is used after the loop
+        for lineno, line in enumerate(lines, 1):
             token = _token_of(line)
             if not token:
                 continue
@@ -158,7 +158,9 @@ def parse_lines(lines: Iterable[str], source: str = "<input>", skip_invalid: boo
         log.warning("%s: skipped %d invalid line(s)", source, skipped)
     raw = np.frombuffer(b"".join(packed), dtype=np.uint8).reshape(-1, 16)
     unique = distinct(raw)
-    return SeedSet(unique, lines=lineno, duplicates=len(raw) - len(unique), skipped_invalid=skipped, header=header)
+    return SeedSet(
+        unique, lines=lineno, duplicates=len(raw) - len(unique), skipped_invalid=skipped, header=header
+    )
 
 
 def read_seeds(path: str | os.PathLike[str], skip_invalid: bool = False) -> SeedSet:
@@ -167,13 +169,14 @@ def read_seeds(path: str | os.PathLike[str], skip_invalid: bool = False) -> Seed
         seeds = parse_lines(text, source=str(path), skip_invalid=skip_invalid)
     if len(seeds) < MIN_SEEDS:
         raise TgahostError(
-            f"{path}: {len(seeds)} distinct address(es); a TGA needs at least {MIN_SEEDS} "
-            "seeds to learn from"
+            f"{path}: {len(seeds)} distinct address(es); a TGA needs at least {MIN_SEEDS} seeds to learn from"
         )
     if len(seeds) < RECOMMENDED_SEEDS:
         log.warning(
             "%s: only %d distinct seeds; %d or more give a TGA something to learn",
-            path, len(seeds), RECOMMENDED_SEEDS,
+            path,
+            len(seeds),
+            RECOMMENDED_SEEDS,
         )
     return seeds
 
@@ -287,7 +290,11 @@ class AddressSet:
     """
 
     def __init__(self, initial: np.ndarray | None = None) -> None:
-        self._keys = np.unique(as_keys(initial)) if initial is not None and len(initial) else np.empty(0, ADDRESS_DTYPE)
+        self._keys = (
+            np.unique(as_keys(initial))
+            if initial is not None and len(initial)
+            else np.empty(0, ADDRESS_DTYPE)
+        )
 
     def __len__(self) -> int:
         return len(self._keys)

@@ -83,7 +83,10 @@ param_option = click.option(
     help="A TGA parameter (repeatable); `tgahost list` shows each type's parameters.",
 )
 seed_option = click.option(
-    "--seed", type=click.IntRange(min=0), default=None, help="Random seed: the same seed gives the same output."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random seed: the same seed gives the same output.",
 )
 
 
@@ -135,13 +138,22 @@ def list_command(as_json: bool) -> None:
 
 @main.command()
 @click.option("--tga-type", required=True, help="The TGA to train, e.g. lstm_ip or random_ip.")
-@click.option("--input-file", required=True, help="Seed addresses, one a line ('-' for stdin; .gz/.xz/.bz2 ok).")
+@click.option(
+    "--input-file", required=True, help="Seed addresses, one a line ('-' for stdin; .gz/.xz/.bz2 ok)."
+)
 @click.option("--output-file", required=True, type=click.Path(dir_okay=False), help="Model file to write.")
 @param_option
 @seed_option
-@click.option("--skip-invalid", is_flag=True, help="Skip lines that are not IPv6 addresses instead of failing.")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Skip lines that are not IPv6 addresses instead of failing."
+)
 def train(
-    tga_type: str, input_file: str, output_file: str, params: tuple[str, ...], seed: int | None, skip_invalid: bool
+    tga_type: str,
+    input_file: str,
+    output_file: str,
+    params: tuple[str, ...],
+    seed: int | None,
+    skip_invalid: bool,
 ) -> None:
     """Train a TGA on seed addresses and write its model file."""
     host = get_host()
@@ -153,12 +165,17 @@ def train(
     seeds = read_seeds(input_file, skip_invalid=skip_invalid)
     log.info(
         "read %s distinct seeds from %s (%s lines, %s duplicates%s)",
-        f"{len(seeds):,}", input_file, f"{seeds.lines:,}", f"{seeds.duplicates:,}",
+        f"{len(seeds):,}",
+        input_file,
+        f"{seeds.lines:,}",
+        f"{seeds.duplicates:,}",
         f", {seeds.skipped_invalid:,} invalid skipped" if seeds.skipped_invalid else "",
     )
     model = api.train(tga_type, seeds, params=parsed, seed=seed, host=host, report=log.info)
     size = api.save_model(model, output_file)
-    log.info("wrote %s (%s, %s bytes) in %.1f s", output_file, tga_type, f"{size:,}", time.perf_counter() - started)
+    log.info(
+        "wrote %s (%s, %s bytes) in %.1f s", output_file, tga_type, f"{size:,}", time.perf_counter() - started
+    )
 
 
 def _progress(count: int) -> Callable[[int], None]:
@@ -182,7 +199,9 @@ def _progress(count: int) -> Callable[[int], None]:
 @main.command()
 @click.option("--model-file", required=True, help="A model file written by `tgahost train`.")
 @click.option("--count", required=True, type=click.IntRange(min=0), help="How many addresses to generate.")
-@click.option("--unique", is_flag=True, help="Exactly COUNT distinct addresses, or fail saying how many could be made.")
+@click.option(
+    "--unique", is_flag=True, help="Exactly COUNT distinct addresses, or fail saying how many could be made."
+)
 @click.option("--output-file", default="-", show_default=True, help="Where to write ('-' is stdout).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="compressed", show_default=True)
 @param_option
@@ -218,8 +237,11 @@ def generate(
             show(writer.written)
     log.info(
         "generated %s %saddresses from %s in %.1f s%s",
-        f"{writer.written:,}", "distinct " if unique else "", model.tga_type,
-        time.perf_counter() - started, f" into {output_file}" if output_file != "-" else "",
+        f"{writer.written:,}",
+        "distinct " if unique else "",
+        model.tga_type,
+        time.perf_counter() - started,
+        f" into {output_file}" if output_file != "-" else "",
     )
 
 

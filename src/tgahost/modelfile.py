@@ -68,14 +68,16 @@ def build_metadata(
         "plugin": {"name": plugin, "distribution": distribution, "version": version},
         "tgahost_version": host_version,
         "params": params,
-        "seed_count": int(len(seeds)),
+        "seed_count": len(seeds),
         "seeds_sha256": seeds_digest(seeds),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "info": info,
     }
 
 
-def save(path: str | os.PathLike[str], metadata: dict[str, Any], arrays: dict[str, np.ndarray], seeds: np.ndarray) -> int:
+def save(
+    path: str | os.PathLike[str], metadata: dict[str, Any], arrays: dict[str, np.ndarray], seeds: np.ndarray
+) -> int:
     """Write a model file atomically; returns its size in bytes."""
     tensors = {ARRAY_PREFIX + name: np.ascontiguousarray(a) for name, a in arrays.items()}
     tensors[SEEDS_KEY] = np.ascontiguousarray(distinct(seeds), dtype=np.uint8)

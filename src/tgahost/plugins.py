@@ -102,7 +102,7 @@ class PluginHost:
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
+            except Exception as exc:
                 self._plugins.append(
                     PluginInfo(ep.name, dist, version, error=f"failed to load: {_describe(exc)}")
                 )
@@ -131,7 +131,7 @@ class PluginHost:
             if impl.plugin is plugin:
                 try:
                     info.types = list(impl.function())
-                except Exception as exc:  # noqa: BLE001 - isolate one plugin's bug
+                except Exception as exc:
                     info.error = f"tga_types failed: {_describe(exc)}"
                     self.pm.unregister(plugin)
         self._plugins.append(info)
@@ -165,9 +165,7 @@ class PluginHost:
             broken = self.failures()
             if broken:
                 hint = f"; {len(broken)} plugin(s) failed to load, see `tgahost list`"
-            raise TgahostError(
-                f"no installed plugin offers TGA type {tga_type!r} (installed: {known}){hint}"
-            )
+            raise TgahostError(f"no installed plugin offers TGA type {tga_type!r} (installed: {known}){hint}")
         if len(owners) > 1:
             names = " and ".join(f"{o.name} ({o.distribution or 'in-process'})" for o in owners)
             raise TgahostError(

@@ -107,14 +107,12 @@ class TgaSpec:
             if spec is None:
                 names = ", ".join(sorted(known)) or "none"
                 raise TgahostError(
-                    f"{self.name} has no parameter {key!r} (it accepts: {names}); "
-                    "see `tgahost list`"
+                    f"{self.name} has no parameter {key!r} (it accepts: {names}); see `tgahost list`"
                 )
             if at_generate and not spec.at_generate:
                 allowed = ", ".join(p.name for p in self.params if p.at_generate) or "none"
                 raise TgahostError(
-                    f"parameter {key!r} of {self.name} is fixed at training time; "
-                    f"generate accepts: {allowed}"
+                    f"parameter {key!r} of {self.name} is fixed at training time; generate accepts: {allowed}"
                 )
             resolved[key] = spec.convert(raw)
         return resolved

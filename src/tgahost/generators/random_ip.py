@@ -25,8 +25,7 @@ SPEC = TgaSpec(
             "prefix",
             "int",
             64,
-            "keep this many leading bits of a random seed, draw the rest: 0 (anywhere), "
-            "32, 48 or 64",
+            "keep this many leading bits of a random seed, draw the rest: 0 (anywhere), 32, 48 or 64",
             choices=(0, 32, 48, 64),
             at_generate=True,
         ),
@@ -40,7 +39,9 @@ def tga_types() -> list[TgaSpec]:
 
 
 @hookimpl
-def train_tga(tga_type: str, seeds: np.ndarray, params: Mapping[str, Any], run: RunContext) -> TrainedModel | None:
+def train_tga(
+    tga_type: str, seeds: np.ndarray, params: Mapping[str, Any], run: RunContext
+) -> TrainedModel | None:
     if tga_type != SPEC.name:
         return None
     # Nothing to learn beyond the seeds, which the model file keeps anyway.
