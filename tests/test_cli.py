@@ -75,7 +75,7 @@ def test_train_info_generate_round_trip(runner, tmp_path, seeds_file):
     assert "read 200 distinct seeds" in result.output
     info = run(runner, "info", "--model-file", str(model))
     assert "TGA type:     random_ip" in info.output
-    assert "parameters:   prefix=48" in info.output
+    assert "parameters:   iid=low, prefix=48" in info.output
     assert json.loads(run(runner, "info", "--model-file", str(model), "--json").output)["seed_count"] == 200
     result = run(
         runner,

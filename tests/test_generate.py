@@ -96,7 +96,7 @@ def test_random_ip_is_reproducible_with_a_seed(host, seeds_200):
 
 @pytest.mark.parametrize("prefix", [0, 32, 48, 64])
 def test_random_ip_keeps_the_chosen_prefix_of_the_seeds(host, seeds_200, prefix):
-    model = tgahost.train("random_ip", seeds_200, params={"prefix": prefix}, host=host, seed=1)
+    model = tgahost.train("random_ip", seeds_200, params={"prefix": prefix, "iid": "random"}, host=host, seed=1)
     got = np.concatenate(list(tgahost.generate(model, 5000, seed=2, host=host)))
     assert len(np.unique(got, axis=0)) == 5000
     if prefix == 0:
@@ -109,6 +109,17 @@ def test_random_ip_keeps_the_chosen_prefix_of_the_seeds(host, seeds_200, prefix)
     assert inside.all()
     # the bits after the prefix are drawn, not copied from the seeds
     assert len(np.unique(got[:, keep:], axis=0)) == 5000
+
+
+def test_random_ip_low_iids_stay_in_the_seed_64s(host, seeds_200):
+    model = tgahost.train("random_ip", seeds_200, host=host, seed=1)
+    assert model.params == {"prefix": 64, "iid": "low"}
+    got = np.concatenate(list(tgahost.generate(model, 4900, seed=2, host=host)))
+    # 20 /64s x 255 low-byte IIDs, less the 200 seeds: exactly 4,900 exist
+    assert len(np.unique(got, axis=0)) == 4900
+    assert (got[:, 8:15] == 0).all() and (got[:, 15] > 0).all()
+    with pytest.raises(tgahost.ShortfallError, match="only 4,900 of the 4,901"):
+        list(tgahost.generate(model, 4901, seed=2, host=host))
 
 
 def test_fallback_random_uses_the_model_prefixes_when_its_tga_is_missing(host, seeds_200, caplog):

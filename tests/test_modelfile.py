@@ -25,7 +25,7 @@ def saved(tmp_path: Path, host, seeds_200) -> Path:
 def test_round_trip_keeps_arrays_seeds_and_metadata(saved: Path, seeds_200):
     model = tgahost.load_model(saved)
     assert model.tga_type == "random_ip"
-    assert model.params == {"prefix": 48}
+    assert model.params == {"prefix": 48, "iid": "low"}
     assert np.array_equal(model.seeds, np.unique(seeds_200, axis=0))
     assert np.array_equal(model.arrays["weights"], np.arange(12, dtype=np.float32).reshape(3, 4))
     meta = model.metadata

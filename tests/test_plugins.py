@@ -79,7 +79,7 @@ def test_params_fixed_at_training_cannot_be_overridden_at_generate(tmp_path):
 
 
 def test_unknown_and_badly_typed_params_are_errors(host, seeds_200):
-    with pytest.raises(TgahostError, match="random_ip has no parameter 'epochs' .*accepts: prefix"):
+    with pytest.raises(TgahostError, match="random_ip has no parameter 'epochs' .*accepts: iid, prefix"):
         tgahost.train("random_ip", seeds_200, params={"epochs": "3"}, host=host)
     with pytest.raises(TgahostError, match="prefix='x'.*type int"):
         tgahost.train("random_ip", seeds_200, params={"prefix": "x"}, host=host)
