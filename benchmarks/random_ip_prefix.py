@@ -2,9 +2,9 @@
 """Which random_ip prefix length finds the most held-out addresses?
 
 For each seed set in ../shared/data: the standard 80/20 split (tgahost.evaluation.split),
-train random_ip on the training part with prefix 0, 32, 48 and 64 and random or low-byte IIDs, generate 100,000 unique
-candidates, and count held-out hits and, in brackets, the distinct /64s they fall in. Prints a Markdown
-table (recorded in docs/benchmarks.md).
+train random_ip on the training part with prefix 0, 32, 48 and 64 and random or low-byte
+IIDs, generate 100,000 unique candidates, and count held-out hits and, in brackets, the
+distinct /64s they fall in. Prints a Markdown table (recorded in docs/benchmarks.md).
 
     python benchmarks/random_ip_prefix.py [--budget 100000] [--data ../shared/data]
 """

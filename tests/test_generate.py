@@ -96,7 +96,8 @@ def test_random_ip_is_reproducible_with_a_seed(host, seeds_200):
 
 @pytest.mark.parametrize("prefix", [0, 32, 48, 64])
 def test_random_ip_keeps_the_chosen_prefix_of_the_seeds(host, seeds_200, prefix):
-    model = tgahost.train("random_ip", seeds_200, params={"prefix": prefix, "iid": "random"}, host=host, seed=1)
+    params = {"prefix": prefix, "iid": "random"}
+    model = tgahost.train("random_ip", seeds_200, params=params, host=host, seed=1)
     got = np.concatenate(list(tgahost.generate(model, 5000, seed=2, host=host)))
     assert len(np.unique(got, axis=0)) == 5000
     if prefix == 0:
