@@ -22,3 +22,24 @@ def test_the_plugin_guide_example_plugin_and_its_test_work(monkeypatch):
     namespace = {"tgahost_lowbyte": plugin}
     exec(compile(test_source, "docs/plugins.md:test", "exec"), namespace)
     namespace["test_lowbyte_generates_in_the_seed_prefixes"]()
+
+
+def test_the_readme_python_api_example_runs(tmp_path, monkeypatch):
+    (example,) = _python_blocks(ROOT / "README.md")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "synthetic-seeds.txt").write_bytes((ROOT / "data" / "synthetic-seeds.txt").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(example, "README.md:api", "exec"), namespace)
+    assert len(namespace["targets"]) == 1000
+    assert (tmp_path / "model.bin").exists()
+
+
+def test_the_readme_quick_start_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- quickstart:begin -->")[1].split("<!-- quickstart:end -->")[0]
+    commands = [line for line in block.splitlines() if line and not line.startswith("```")]
+    assert len(commands) == 2
+    assert "tgahost train --tga-type lstm_ip" in commands[0] and "tgahost generate" in commands[0]
+    assert commands[1].endswith("tox")
+    assert "quickstart:begin" in (ROOT / ".ci" / "run").read_text()
