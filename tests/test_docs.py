@@ -27,7 +27,8 @@ def test_the_plugin_guide_example_plugin_and_its_test_work(monkeypatch):
 def test_the_readme_python_api_example_runs(tmp_path, monkeypatch):
     (example,) = _python_blocks(ROOT / "README.md")
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "synthetic-seeds.txt").write_bytes((ROOT / "data" / "synthetic-seeds.txt").read_bytes())
+    synthetic = (ROOT / "data" / "synthetic-seeds.txt").read_bytes()
+    (tmp_path / "data" / "synthetic-seeds.txt").write_bytes(synthetic)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(example, "README.md:api", "exec"), namespace)
