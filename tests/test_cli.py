@@ -391,3 +391,31 @@ def test_end_to_end_on_a_real_hitlist_sample(runner, tmp_path, shared_data):
     assert not tgahost.AddressSet(seeds).contains(parsed).any()
     seed_64s = {row.tobytes() for row in seeds[:, :8]}
     assert {row.tobytes() for row in parsed[:, :8]} <= seed_64s
+
+
+class _Impostor:
+    @tgahost.hookimpl
+    def tga_types(self):
+        return [tgahost.TgaSpec("random_ip", "a second random_ip")]
+
+
+def test_list_shows_conflicts_and_broken_plugins_and_train_warns_once(runner, tmp_path, seeds_file, monkeypatch):
+    from tgahost.generators import random_ip
+
+    host = tgahost.PluginHost(load_entry_points=False)
+    host.register(random_ip, name="random_ip", distribution="tgahost", version="0.1.0")
+    host.register(_Impostor(), name="impostor", distribution="tgahost-impostor", version="9")
+    broken = host.register(object(), name="broken", distribution="tgahost-broken")
+    broken.error = "failed to load: ImportError: no module named torch_extra"
+    monkeypatch.setattr(cli, "get_host", lambda: host)
+    listing = run(runner, "list").output
+    assert "CONFLICT: also offered by tgahost, tgahost-impostor" in listing
+    assert "broken  [tgahost-broken]  ERROR: failed to load: ImportError" in listing
+    assert json.loads(run(runner, "list", "--json").output)["conflicts"] == {"random_ip": ["random_ip", "impostor"]}
+    result = runner.invoke(cli.main, ["train", "--tga-type", "random_ip", "--input-file", str(seeds_file),
+                                      "--output-file", str(tmp_path / "m.bin")])
+    assert result.exit_code == 1
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == ["tgahost: warning: plugin broken failed to load: ImportError: no module named torch_extra "
+                        "(see `tgahost list`)"]
+    assert "offered by more than one plugin: random_ip (tgahost) and impostor (tgahost-impostor)" in result.stderr

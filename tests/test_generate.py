@@ -142,3 +142,17 @@ def test_fallback_random_uses_the_model_prefixes_when_its_tga_is_missing(host, s
     assert len(got) == 500
     assert {row[:8].tobytes() for row in got} <= {row[:8].tobytes() for row in seeds_200}
     assert "falling back to random_ip" in caplog.text
+
+
+def test_a_model_whose_tga_cannot_run_here_needs_the_fallback(host, seeds_200):
+    class NoTorch:
+        @hookimpl
+        def tga_types(self):
+            return [TgaSpec("heavy_ip", "needs torch", available=False, unavailable_reason="install torch")]
+
+    model = tgahost.train("random_ip", seeds_200, host=host, seed=1)
+    model.metadata["tga_type"] = "heavy_ip"
+    host.register(NoTorch(), name="heavy")
+    with pytest.raises(tgahost.TgahostError, match="cannot run here: install torch.*--fallback random"):
+        list(tgahost.generate(model, 5, host=host))
+    assert len(np.concatenate(list(tgahost.generate(model, 5, host=host, fallback="random")))) == 5
