@@ -399,7 +399,9 @@ class _Impostor:
         return [tgahost.TgaSpec("random_ip", "a second random_ip")]
 
 
-def test_list_shows_conflicts_and_broken_plugins_and_train_warns_once(runner, tmp_path, seeds_file, monkeypatch):
+def test_list_shows_conflicts_and_broken_plugins_and_train_warns_once(
+    runner, tmp_path, seeds_file, monkeypatch
+):
     from tgahost.generators import random_ip
 
     host = tgahost.PluginHost(load_entry_points=False)
@@ -411,11 +413,28 @@ def test_list_shows_conflicts_and_broken_plugins_and_train_warns_once(runner, tm
     listing = run(runner, "list").output
     assert "CONFLICT: also offered by tgahost, tgahost-impostor" in listing
     assert "broken  [tgahost-broken]  ERROR: failed to load: ImportError" in listing
-    assert json.loads(run(runner, "list", "--json").output)["conflicts"] == {"random_ip": ["random_ip", "impostor"]}
-    result = runner.invoke(cli.main, ["train", "--tga-type", "random_ip", "--input-file", str(seeds_file),
-                                      "--output-file", str(tmp_path / "m.bin")])
+    assert json.loads(run(runner, "list", "--json").output)["conflicts"] == {
+        "random_ip": ["random_ip", "impostor"]
+    }
+    result = runner.invoke(
+        cli.main,
+        [
+            "train",
+            "--tga-type",
+            "random_ip",
+            "--input-file",
+            str(seeds_file),
+            "--output-file",
+            str(tmp_path / "m.bin"),
+        ],
+    )
     assert result.exit_code == 1
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
-    assert warnings == ["tgahost: warning: plugin broken failed to load: ImportError: no module named torch_extra "
-                        "(see `tgahost list`)"]
-    assert "offered by more than one plugin: random_ip (tgahost) and impostor (tgahost-impostor)" in result.stderr
+    assert warnings == [
+        "tgahost: warning: plugin broken failed to load: ImportError: no module named torch_extra "
+        "(see `tgahost list`)"
+    ]
+    assert (
+        "offered by more than one plugin: random_ip (tgahost) and impostor (tgahost-impostor)"
+        in result.stderr
+    )
