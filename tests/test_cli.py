@@ -438,3 +438,39 @@ def test_list_shows_conflicts_and_broken_plugins_and_train_warns_once(
         "offered by more than one plugin: random_ip (tgahost) and impostor (tgahost-impostor)"
         in result.stderr
     )
+
+
+def test_generate_honours_an_exclude_list(runner, tmp_path, seeds_file):
+    model = tmp_path / "m.bin"
+    run(
+        runner,
+        "train",
+        "--tga-type",
+        "random_ip",
+        "--input-file",
+        str(seeds_file),
+        "--output-file",
+        str(model),
+    )
+    exclude = tmp_path / "exclude.txt"
+    exclude.write_text("# aliased\n" + "".join(f"2001:db8:0:{i:x}::/64\n" for i in range(10)))
+    out = tmp_path / "t.txt"
+    result = run(
+        runner,
+        "generate",
+        "--model-file",
+        str(model),
+        "--count",
+        "2000",
+        "--unique",
+        "--exclude",
+        str(exclude),
+        "--output-file",
+        str(out),
+        "--seed",
+        "1",
+    )
+    assert result.exit_code == 0, result.output
+    got = tgahost.parse_lines(out.read_text().splitlines()).addresses
+    assert len(got) == 2000
+    assert set(got[:, 7].tolist()) == set(range(10, 20))  # only the /64s not excluded

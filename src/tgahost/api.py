@@ -19,6 +19,7 @@ from tgahost.addresses import MIN_SEEDS, AddressSet, SeedSet, distinct
 from tgahost.errors import TgahostError
 from tgahost.modelfile import ModelFile
 from tgahost.plugins import PluginHost, get_host
+from tgahost.prefixes import PrefixSet
 from tgahost.tga import Model, RunContext, new_seed
 
 log = logging.getLogger("tgahost")
@@ -142,12 +143,14 @@ def generate(
     host: PluginHost | None = None,
     fallback: str | None = None,
     report: Callable[[str], None] | None = None,
+    exclude: PrefixSet | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield batches of new candidate addresses, ``count`` in all, in the model's order.
 
-    No training seed is ever yielded; with ``unique`` no address is yielded twice, and a
-    model that runs dry raises :class:`ShortfallError` after yielding what it made.
-    ``params`` overrides the generate-time parameters a TGA declares (e.g. temperature).
+    No training seed and nothing inside ``exclude`` is ever yielded; with ``unique`` no
+    address is yielded twice, and a model that runs dry raises :class:`ShortfallError`
+    after yielding what it made. ``params`` overrides the generate-time parameters a TGA
+    declares (e.g. temperature).
     """
     if count < 0:
         raise TgahostError(f"--count must be >= 0, got {count}")
@@ -166,6 +169,8 @@ def generate(
     dry = 0
     for batch in batches:
         batch = np.asarray(batch, dtype=np.uint8).reshape(-1, 16)
+        if exclude is not None:
+            batch = batch[~exclude.contains(batch)]
         keep = seen.add_new(batch) if unique else ~seen.contains(batch)
         fresh = batch[keep][: count - made]
         if len(fresh) == 0:

@@ -20,6 +20,7 @@ from tgahost import api
 from tgahost.addresses import FORMATS, AddressWriter, read_seeds
 from tgahost.errors import TgahostError
 from tgahost.plugins import PLUGINS_ENV, get_host
+from tgahost.prefixes import PrefixSet
 
 #: Set to debug, info, warning or error to choose how much tgahost says on stderr.
 LOG_ENV = "TGAHOST_LOG"
@@ -212,6 +213,12 @@ def _progress(count: int) -> Callable[[int], None]:
     default=None,
     help="If the model's TGA cannot run here, warn and use random_ip over the model's /64 prefixes.",
 )
+@click.option(
+    "--exclude",
+    "exclude_file",
+    default=None,
+    help="Never emit addresses inside these prefixes (one CIDR a line: a blocklist, aliased prefixes).",
+)
 def generate(
     model_file: str,
     count: int,
@@ -221,15 +228,24 @@ def generate(
     params: tuple[str, ...],
     seed: int | None,
     fallback: str | None,
+    exclude_file: str | None,
 ) -> None:
     """Generate candidate addresses from a model; never a training seed."""
     host = get_host()
     host.warn_failures()
+    exclude = PrefixSet.read(exclude_file) if exclude_file else None
     model = api.load_model(model_file)
     started = time.perf_counter()
     show = _progress(count)
     batches = api.generate(
-        model, count, unique=unique, seed=seed, params=_parse_params(params), host=host, fallback=fallback
+        model,
+        count,
+        unique=unique,
+        seed=seed,
+        params=_parse_params(params),
+        host=host,
+        fallback=fallback,
+        exclude=exclude,
     )
     with AddressWriter(output_file, fmt) as writer:
         for batch in batches:
