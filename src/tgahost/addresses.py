@@ -96,24 +96,27 @@ def _token_of(line: str) -> str:
 
 @contextmanager
 def open_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
-    """Open a seed file for reading as text; compressed files are recognised by content."""
+    """Open a seed file (or ``-`` for stdin) for reading as text; gzip, xz and bzip2 are
+    recognised by their first bytes, so pipes and misnamed files work too."""
     if str(path) == "-":
-        yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-        return
+        raw: io.BufferedReader = sys.stdin.buffer  # type: ignore[assignment]
+    else:
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise TgahostError(f"{path}: no such file; check the path") from None
+        except IsADirectoryError:
+            raise TgahostError(f"{path}: is a directory; give a file of addresses") from None
+        except PermissionError:
+            raise TgahostError(f"{path}: permission denied") from None
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise TgahostError(f"{path}: no such file; check the --input-file path") from None
-    except IsADirectoryError:
-        raise TgahostError(f"{path}: is a directory; give a file of addresses") from None
-    except PermissionError:
-        raise TgahostError(f"{path}: permission denied") from None
-    with raw:
-        magic = raw.read(3)
-        raw.seek(0)
+        magic = raw.peek(3)[:3]
         opener = next((op for m, op in _COMPRESSED.items() if magic.startswith(m)), None)
         stream: IO[bytes] = opener(raw) if opener else raw  # type: ignore[operator]
         yield io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+    finally:
+        if raw is not sys.stdin.buffer:
+            raw.close()
 
 
 def parse_lines(lines: Iterable[str], source: str = "<input>", skip_invalid: bool = False) -> SeedSet:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import numpy as np
 
 from tgahost import api
 from tgahost.addresses import FORMATS, AddressWriter, read_seeds
@@ -285,3 +286,203 @@ def info(model_file: str, as_json: bool) -> None:
     n_values = sum(int(a.size) for a in model.arrays.values())
     lines.append(f"arrays:       {len(model.arrays)} ({n_values:,} values)")
     click.echo("\n".join(lines))
+
+
+def _tga_params(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``--param T.key=value`` for eval: parameters per TGA type."""
+    per_type: dict[str, dict[str, str]] = {}
+    for key, value in _parse_params(values).items():
+        tga_type, dot, name = key.partition(".")
+        if not dot or not name:
+            raise TgahostError(f"--param {key}={value}: eval needs TYPE.key=value, e.g. lstm_ip.epochs=5")
+        per_type.setdefault(tga_type, {})[name] = value
+    return per_type
+
+
+def _eval_table(results: list, exclude: bool) -> str:
+    header = [
+        "TGA",
+        "budget",
+        "hits",
+        "hit rate",
+        "recall",
+        "/64s",
+        "/48s",
+        "held-out /64s",
+        "train s",
+        "gen s",
+        "cand/s",
+        "peak MiB",
+    ]
+    if exclude:
+        header.insert(4, "hits outside")
+    rows = []
+    for result in results:
+        for b in result.budgets:
+            row = [
+                result.name,
+                f"{b.budget:,}",
+                f"{b.hits:,}",
+                f"{b.hit_rate:.2%}",
+                f"{b.recall:.2%}",
+                f"{b.hit_64s:,}",
+                f"{b.hit_48s:,}",
+                f"{b.held_out_64_share:.1%}",
+                "" if result.train_seconds is None else f"{result.train_seconds:.1f}",
+                "" if not b.seconds else f"{b.seconds:.1f}",
+                "" if not b.seconds else f"{b.budget / b.seconds:,.0f}",
+                "" if result.peak_rss_mib is None else f"{result.peak_rss_mib:,.0f}",
+            ]
+            if exclude:
+                row.insert(4, f"{b.hits_outside_exclude:,}")
+            rows.append(row)
+        if not result.budgets:
+            rows.append([result.name] + ["-"] * (len(header) - 1))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [header, *rows]
+    ]
+    notes = [f"{r.name}: {r.note}" for r in results if r.note]
+    notes += [
+        f"{r.name}: lines dropped: " + ", ".join(f"{v:,} {k}" for k, v in r.dropped.items())
+        for r in results
+        if r.dropped
+    ]
+    return "\n".join(lines + (["", *notes] if notes else []))
+
+
+@main.command("eval")
+@click.option("--input-file", default=None, help="Seed addresses to split into training and held-out parts.")
+@click.option("--train-file", default=None, help="A training part made elsewhere (use with --test-file).")
+@click.option("--test-file", default=None, help="A held-out part made elsewhere (use with --train-file).")
+@click.option(
+    "--tga-type", "tga_types", multiple=True, help="TGA to evaluate (repeatable; default: all available)."
+)
+@click.option(
+    "--candidates",
+    "candidate_files",
+    multiple=True,
+    help="A candidate file made by any tool, scored on the same split (repeatable).",
+)
+@click.option(
+    "--budget",
+    "budgets",
+    multiple=True,
+    type=click.IntRange(min=1),
+    help="Candidates per TGA (repeatable; default 10000 and 100000).",
+)
+@click.option("--test-fraction", default=0.2, show_default=True, type=float, help="Share held out.")
+@click.option("--split-seed", default=0, show_default=True, type=int, help="Seed of the split's shuffle.")
+@click.option(
+    "--param", "params", multiple=True, metavar="TYPE.KEY=VALUE", help="A parameter for one TGA type."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for training and generation.")
+@click.option(
+    "--exclude", "exclude_file", default=None, help="Prefixes to report hits outside of (e.g. aliased)."
+)
+@click.option(
+    "--write-split", "split_dir", default=None, help="Write train.txt and test.txt into this folder."
+)
+@click.option("--plot", "plot_file", default=None, help="Write a PNG of hits against budget.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout.")
+@click.option("--skip-invalid", is_flag=True, help="Skip lines that are not IPv6 addresses.")
+@click.option(
+    "--same-process",
+    is_flag=True,
+    help="Run every TGA in this process (faster start; peak memory then covers all of them).",
+)
+def eval_command(
+    input_file: str | None,
+    train_file: str | None,
+    test_file: str | None,
+    tga_types: tuple[str, ...],
+    candidate_files: tuple[str, ...],
+    budgets: tuple[int, ...],
+    test_fraction: float,
+    split_seed: int,
+    params: tuple[str, ...],
+    seed: int,
+    exclude_file: str | None,
+    split_dir: str | None,
+    plot_file: str | None,
+    as_json: bool,
+    skip_invalid: bool,
+    same_process: bool,
+) -> None:
+    """Compare TGAs offline: train on part of the seeds, count held-out addresses found."""
+    from tgahost import evaluation
+
+    host = get_host()
+    host.warn_failures()
+    if bool(train_file) != bool(test_file):
+        raise TgahostError("give --train-file and --test-file together")
+    if not input_file and not train_file:
+        raise TgahostError("give --input-file to split, or --train-file and --test-file")
+    if input_file and train_file:
+        raise TgahostError("give either --input-file or --train-file/--test-file, not both")
+    budgets = tuple(sorted(set(budgets or (10_000, 100_000))))
+    per_type = _tga_params(params)
+    if not tga_types and not candidate_files:
+        owners = host.owners()
+        tga_types = tuple(
+            name
+            for name, found in owners.items()
+            if len(found) == 1 and next(s for s in found[0].types if s.name == name).available
+        )
+    for name in tga_types:
+        spec, _ = host.resolve(name)
+        spec.resolve_params(per_type.get(name, {}))
+    unknown = set(per_type) - set(tga_types)
+    if unknown:
+        raise TgahostError(f"--param for {', '.join(sorted(unknown))}, which is not evaluated here")
+    exclude = PrefixSet.read(exclude_file) if exclude_file else None
+    if input_file:
+        train, test = evaluation.split(
+            read_seeds(input_file, skip_invalid).addresses, test_fraction, split_seed
+        )
+        source = f"{input_file} (split {1 - test_fraction:.0%}/{test_fraction:.0%}, seed {split_seed})"
+    else:
+        train = read_seeds(train_file, skip_invalid).addresses
+        test = read_seeds(test_file, skip_invalid).addresses
+        source = f"{train_file} / {test_file}"
+    log.info("%s training and %s held-out addresses from %s", f"{len(train):,}", f"{len(test):,}", source)
+    if split_dir:
+        os.makedirs(split_dir, exist_ok=True)
+        for name, part in (("train.txt", train), ("test.txt", test)):
+            with AddressWriter(os.path.join(split_dir, name)) as writer:
+                writer.write(part)
+        log.info("wrote the split to %s", split_dir)
+    tty = sys.stderr.isatty() and log.level <= logging.INFO
+    show = (lambda line: log.info("%s", line)) if tty else None
+    run_one = evaluation.evaluate_tga if same_process else evaluation.evaluate_tga_in_process
+    results = []
+    for index, name in enumerate(tga_types, 1):
+        log.info("[%d/%d] evaluating %s", index, len(tga_types), name)
+        results.append(run_one(name, train, test, budgets, per_type.get(name, {}), seed, exclude, show))
+    for path in candidate_files:
+        results.append(evaluation.evaluate_candidates(path, train, test, budgets, exclude))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "source": source,
+                    "train": len(train),
+                    "held_out": len(test),
+                    "held_out_64s": len(np.unique(test[:, :8], axis=0)),
+                    "budgets": list(budgets),
+                    "results": [r.as_dict() for r in results],
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(f"{source}: {len(train):,} training, {len(test):,} held out")
+        click.echo(_eval_table(results, exclude is not None))
+    if plot_file:
+        from tgahost.plot import plot_hits
+
+        plot_hits(results, plot_file, f"{source}: held-out hits")
+        log.info("wrote %s", plot_file)
