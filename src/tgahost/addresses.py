@@ -109,13 +109,15 @@ def open_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
             raise TgahostError(f"{path}: is a directory; give a file of addresses") from None
         except PermissionError:
             raise TgahostError(f"{path}: permission denied") from None
+    if not hasattr(raw, "peek"):  # a test harness's or embedder's stdin
+        raw = io.BufferedReader(raw)  # type: ignore[arg-type]
     try:
         magic = raw.peek(3)[:3]
         opener = next((op for m, op in _COMPRESSED.items() if magic.startswith(m)), None)
         stream: IO[bytes] = opener(raw) if opener else raw  # type: ignore[operator]
         yield io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
     finally:
-        if raw is not sys.stdin.buffer:
+        if str(path) != "-":
             raw.close()
 
 
