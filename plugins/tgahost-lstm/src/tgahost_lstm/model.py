@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from tgahost import AddressSet, RunContext, TgahostError, TrainedModel
 from torch import nn
 from torch.nn import functional as F
-
-from tgahost import AddressSet, RunContext, TgahostError, TrainedModel
 
 ADDRESS_BYTES = 16
 VOCAB = 256
@@ -49,7 +48,6 @@ class ByteLSTM(nn.Module):
 
     def __init__(self, hidden_size: int, num_layers: int, embedding_size: int) -> None:
         super().__init__()
-        self.embedding_size = embedding_size
         # embedding_size 0 is the seed design's one-hot input; it is kept as a fixed
         # identity lookup rather than a parameter, so that the model file holds no dead weights.
         self.embedding = nn.Embedding(VOCAB + 1, embedding_size) if embedding_size else None
@@ -200,20 +198,22 @@ def _fit(
     )
     started = time.perf_counter()
     last_report = started
+    # All the epochs asked for, or as many as the time budget allows once the first epoch
+    # has shown how long one takes.
+    planned_epochs = config.epochs
     best_loss = math.inf
     best_state: dict[str, torch.Tensor] | None = None
     best_epoch = 0
     stale = 0
-    epochs_done = 0
+    epoch = 0
     train_loss = math.inf
-    val_loss = math.inf
     stopped = "epochs"
-    for epoch in range(1, config.epochs + 1):
-        epoch_started = time.perf_counter()
+    while epoch < config.epochs:
+        epoch += 1
         perm = torch.from_numpy(rng.permutation(len(fit)))
         total = 0.0
         seen = 0
-        out_of_time = False
+        cut_short = False
         for step, start in enumerate(range(0, len(fit), config.batch_size), 1):
             batch = fit[perm[start : start + config.batch_size]]
             loss = _loss(model, batch)
@@ -225,38 +225,47 @@ def _fit(
             seen += len(batch)
             now = time.perf_counter()
             if now - started >= budget:
-                out_of_time = True
+                cut_short = True
                 break
             if now - last_report >= REPORT_EVERY_S and step < steps_per_epoch:
                 last_report = now
                 run.report(
-                    f"epoch {epoch}/{config.epochs}: {step}/{steps_per_epoch} steps, "
+                    f"epoch {epoch}/{planned_epochs}: {step}/{steps_per_epoch} steps, "
                     f"train loss {total / seen:.4f}, elapsed {_clock(now - started)}"
                 )
         train_loss = total / seen
-        epochs_done = epoch
+        if not math.isfinite(train_loss):
+            raise TgahostError(
+                f"lstm_ip training diverged in epoch {epoch} (loss {train_loss}); lower learning_rate"
+            )
         # Without a validation share the training loss is the only yardstick there is.
         val_loss = _mean_loss(model, val) if len(val) else train_loss
-        if val_loss < best_loss * (1 - MIN_REL_IMPROVEMENT):
-            best_loss, best_epoch, stale = val_loss, epoch, 0
+        if val_loss < best_loss:
+            # Only a clear improvement resets the patience; a sliver still keeps the weights.
+            if val_loss < best_loss * (1 - MIN_REL_IMPROVEMENT):
+                stale = 0
+            else:
+                stale += 1
+            best_loss, best_epoch = val_loss, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             stale += 1
-            if val_loss < best_loss:  # a sliver better: keep the weights, but it is no progress
-                best_loss, best_epoch = val_loss, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         now = time.perf_counter()
         last_report = now
         elapsed = now - started
-        epoch_time = now - epoch_started
-        left = min((config.epochs - epoch) * epoch_time, max(0.0, budget - elapsed))
+        per_epoch = elapsed / epoch
+        if budget < math.inf and not cut_short:
+            fits = epoch + int((budget - elapsed) / per_epoch)
+            planned_epochs = max(epoch, min(config.epochs, fits))
+        left = (planned_epochs - epoch) * per_epoch
         run.report(
-            f"epoch {epoch}/{config.epochs}{' (cut short)' if out_of_time else ''}: "
+            f"epoch {epoch}/{planned_epochs}{' (cut short by the time budget)' if cut_short else ''}: "
             f"train loss {train_loss:.4f}, val loss {val_loss:.4f}"
             f"{' (best)' if best_epoch == epoch else ''}, "
-            f"elapsed {_clock(elapsed)}, ~{_clock(left)} left at most"
+            f"elapsed {_clock(elapsed)}, ~{_clock(left)} left"
         )
-        if out_of_time:
+        if cut_short or (epoch == planned_epochs < config.epochs):
+            # A further epoch would not finish inside the budget; stop rather than overrun.
             stopped = "time_budget"
             break
         if config.patience and stale >= config.patience:
@@ -267,9 +276,9 @@ def _fit(
         model.load_state_dict(best_state)
     seconds = time.perf_counter() - started
     if stopped == "time_budget":
-        run.report(f"time budget of {_clock(budget)} reached in epoch {epochs_done}; keeping epoch {best_epoch}")
+        run.report(f"time budget of {_clock(budget)} used up after epoch {epoch}; keeping epoch {best_epoch}")
     info = {
-        "epochs_run": epochs_done,
+        "epochs_run": epoch,
         "best_epoch": best_epoch,
         "best_val_loss": round(best_loss, 6),
         "final_train_loss": round(train_loss, 6),
@@ -282,20 +291,77 @@ def _fit(
     return TrainedModel(arrays=state_to_arrays(model), info=info)
 
 
-@torch.inference_mode()
-def _sample(
-    model: ByteLSTM, size: int, temperature: float, generator: torch.Generator
-) -> np.ndarray:
-    """Draw ``size`` addresses autoregressively, all sequences of the batch in lockstep."""
-    out = torch.empty((size, ADDRESS_BYTES), dtype=torch.int64)
-    token = torch.full((size, 1), START, dtype=torch.int64)
-    state = None
-    for position in range(ADDRESS_BYTES):
-        logits, state = model(token, state)
-        probs = torch.softmax(logits[:, -1, :] / temperature, dim=-1)
-        token = torch.multinomial(probs, 1, generator=generator)
-        out[:, position] = token[:, 0]
-    return out.to(torch.uint8).numpy()
+class Sampler:
+    """Autoregressive sampling with the trained weights unrolled into plain matrix products.
+
+    Same arithmetic as :class:`ByteLSTM` (a test holds the two together), rearranged for
+    speed on CPU, where nn.LSTM called one step at a time was the bottleneck:
+
+    - the first layer's input product depends only on the previous byte, so it becomes a
+      257-row table lookup (which also makes one-hot input as cheap as an embedding);
+    - the cell's tanh gate is rescaled by 2, so one sigmoid over all four gates serves, as
+      tanh(x) = 2 * sigmoid(2x) - 1.
+    """
+
+    def __init__(self, model: ByteLSTM) -> None:
+        with torch.no_grad():
+            state = {k: v.detach().to(torch.float32) for k, v in model.state_dict().items()}
+            self.hidden = model.lstm.hidden_size
+            self.layers = model.lstm.num_layers
+            tokens = torch.arange(VOCAB + 1)
+            self.table = self._gscale(
+                model.embed(tokens) @ state["lstm.weight_ih_l0"].T
+                + state["lstm.bias_ih_l0"]
+                + state["lstm.bias_hh_l0"]
+            )
+            self.w_hh = [self._gscale(state[f"lstm.weight_hh_l{i}"].T) for i in range(self.layers)]
+            self.w_ih = [self._gscale(state[f"lstm.weight_ih_l{i}"].T) for i in range(1, self.layers)]
+            self.bias = [
+                self._gscale(state[f"lstm.bias_ih_l{i}"] + state[f"lstm.bias_hh_l{i}"])
+                for i in range(1, self.layers)
+            ]
+            self.w_out = state["head.weight"].T.contiguous()
+            self.b_out = state["head.bias"].clone()
+
+    def _gscale(self, weights: torch.Tensor) -> torch.Tensor:
+        """Double the g gate's columns (PyTorch orders the gates i, f, g, o)."""
+        scaled = weights.clone().contiguous()
+        scaled[..., 2 * self.hidden : 3 * self.hidden] *= 2
+        return scaled
+
+    def step(self, token: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor]) -> torch.Tensor:
+        """Advance every layer by one byte (updating ``h`` and ``c``); return next-byte logits."""
+        x = h[0]
+        for layer in range(self.layers):
+            if layer == 0:
+                gates = torch.index_select(self.table, 0, token).addmm_(h[0], self.w_hh[0])
+            else:
+                gates = torch.addmm(self.bias[layer - 1], x, self.w_ih[layer - 1])
+                gates.addmm_(h[layer], self.w_hh[layer])
+            i, f, g, o = gates.sigmoid_().chunk(4, dim=1)
+            c[layer] = torch.addcmul(f * c[layer], i, g * 2 - 1)
+            h[layer] = x = o * torch.tanh(c[layer])
+        return torch.addmm(self.b_out, x, self.w_out)
+
+    @torch.inference_mode()
+    def sample(self, size: int, temperature: float, generator: torch.Generator) -> np.ndarray:
+        """Draw ``size`` addresses, all sequences of the batch in lockstep."""
+        h = [torch.zeros(size, self.hidden) for _ in range(self.layers)]
+        c = [torch.zeros(size, self.hidden) for _ in range(self.layers)]
+        token = torch.full((size,), START, dtype=torch.int64)
+        out = torch.empty((ADDRESS_BYTES, size), dtype=torch.uint8)
+        for position in range(ADDRESS_BYTES):
+            logits = self.step(token, h, c)
+            if temperature != 1.0:
+                logits /= temperature
+            # Inverse-CDF sampling needs one uniform draw per row; torch.multinomial draws
+            # one per row and byte value and took half the sampling time.
+            cdf = torch.softmax(logits, dim=-1).cumsum_(dim=-1)
+            draw = torch.rand((size, 1), generator=generator) * cdf[:, -1:]
+            # right=True never lands on a zero-probability byte (its cdf step is flat).
+            token = torch.searchsorted(cdf, draw, right=True).clamp_(max=VOCAB - 1)[:, 0]
+            out[position] = token
+        return out.T.contiguous().numpy()
 
 
 def sample_batches(
@@ -318,20 +384,22 @@ def sample_batches(
     ceiling = temperature * MAX_TEMPERATURE_FACTOR
     seen = AddressSet(seeds)
     dry = 0
-    model = load_arrays(params, arrays)
+    sampler = Sampler(load_arrays(params, arrays))
     generator = torch.Generator().manual_seed(run.seed)
     while True:
         # The thread setting is scoped to each batch, not the generator's life: the caller
         # runs its own code (and maybe its own torch) while this generator is suspended.
         with _threads(int(params["threads"])):
-            batch = _sample(model, batch_size, temperature, generator)
+            batch = sampler.sample(batch_size, temperature, generator)
         new = seen.add_new(batch)
         fresh = batch[new]
         if adaptive and len(fresh) < LOW_NEW_SHARE * len(batch) and temperature < ceiling:
             temperature = min(ceiling, temperature * TEMPERATURE_STEP)
             run.log.info(
                 "lstm_ip: only %d of %d sampled addresses were new; temperature now %.3g",
-                len(fresh), len(batch), temperature,
+                len(fresh),
+                len(batch),
+                temperature,
             )
         if len(fresh) == 0:
             dry += 1
