@@ -98,4 +98,6 @@ def test_without_torch_generate_needs_the_fallback(tmp_path: Path, structured_mo
     assert fallback.returncode == 0, fallback.stderr
     assert "falling back to random_ip" in fallback.stderr
     got = fallback.stdout.split()
-    assert len(set(got)) == 10 and all(a.startswith("2001:db8:0:") for a in got)
+    assert len(set(got)) == 10
+    rows = tgahost.parse_lines(got).addresses
+    assert (rows[:, :6] == [0x20, 0x01, 0x0D, 0xB8, 0, 0]).all()  # in the seeds' /48
