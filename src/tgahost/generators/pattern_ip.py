@@ -1,0 +1,338 @@
+"""``pattern_ip``: candidates from the structure of the seeds, ranked by calibrated hit rate.
+
+Three families of candidates, each a vectorised expansion of the seeds (no loop per
+address):
+
+- **neighbours**: a seed's interface identifier plus or minus r (r = 1..``radius``), inside
+  the seed's own /64. Scanned networks number their hosts densely (``::1``, ``::2``, ...,
+  or runs of embedded IPv4 addresses), so the next address along is often live.
+- **shared IIDs**: an interface identifier seen in one /64 of a /48, tried in the /48's other
+  known /64s. Operators reuse identifiers across subnets (``::1`` routers, ``::53`` DNS,
+  CDN edge addresses that differ only in the subnet).
+- **new subnets**: subnet identifiers (bits 48..63) that vary among a /48's known /64s are
+  recombined nybble by nybble (the wildcard-nybble idea of 6Gen and Entropy/IP), and each
+  new /64 gets the /48's most common identifiers.
+
+How to rank a neighbour against a shared identifier? The model measures it: training holds
+out a share of the seeds, expands the rest, and records for every family and bucket
+(distance, density of the /64, how often an identifier recurs, ...) the share of candidates
+that were held-out seeds. At generate time every candidate is scored with its bucket's
+measured rate and emitted best first, so any budget prefix is the best the model has.
+Ideas from the literature: seed neighbourhoods (6Tree, 6Scan), nybble patterns (Entropy/IP,
+6Gen, 6Graph); the calibration by an internal hold-out is ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from tgahost import Model, Param, RunContext, TgaSpec, TrainedModel, hookimpl
+from tgahost.addresses import AddressSet, distinct
+
+FAMILIES = ("neighbour", "shared_iid", "new_subnet", "subnet_step")
+BUCKETS = 64  # per family; bucket keys are small integers below this
+BATCH = 65_536
+#: A /64 keeps its full weight for this many candidates before ``spread`` discounts it.
+SPREAD_FROM = 1000
+#: Neighbour rings past ``radius`` tried once the ranked candidates are used up.
+MAX_TAIL_RINGS = 1 << 16
+
+SPEC = TgaSpec(
+    name="pattern_ip",
+    description="seed neighbourhoods, shared interface identifiers and subnet patterns, ranked by "
+    "hit rate measured on a held-out share of the seeds",
+    ranked=True,
+    params=(
+        Param("radius", "int", 64, "neighbours: try each seed's identifier +-1 .. +-radius", minimum=0),
+        Param(
+            "max_iids_per_48",
+            "int",
+            64,
+            "shared IIDs and new subnets: use a /48's this many most common identifiers",
+            minimum=0,
+        ),
+        Param(
+            "max_subnets_per_48",
+            "int",
+            256,
+            "new subnets: at most this many recombined subnet identifiers per /48",
+            minimum=0,
+        ),
+        Param(
+            "subnet_step",
+            "int",
+            4,
+            "nearby subnets: move each seed's subnet by +-1 .. +-this at each of its four nybbles",
+            minimum=0,
+        ),
+        Param(
+            "spread",
+            "float",
+            0.0,
+            "favour new /64s: the k-th candidate of a /64 is weighted k^-spread (0: pure hit rate)",
+            minimum=0.0,
+            at_generate=True,
+        ),
+        Param(
+            "holdout",
+            "float",
+            0.2,
+            "share of the seeds held out to measure each bucket's hit rate",
+            minimum=0.01,
+        ),
+    ),
+)
+
+
+@hookimpl
+def tga_types() -> list[TgaSpec]:
+    return [SPEC]
+
+
+# -- address arithmetic on (hi, lo) uint64 pairs ---------------------------------------------
+
+
+def _split(addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pairs = np.ascontiguousarray(addresses, dtype=np.uint8).view(">u8").reshape(-1, 2)
+    return pairs[:, 0].astype(np.uint64), pairs[:, 1].astype(np.uint64)
+
+
+def _join(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    out = np.empty((len(hi), 2), dtype=">u8")
+    out[:, 0] = hi
+    out[:, 1] = lo
+    return out.view(np.uint8).reshape(-1, 16)
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    none = np.empty(0, dtype=np.uint64)
+    return none, none, np.empty(0, dtype=np.int64)
+
+
+def _log2_bucket(values: np.ndarray, top: int) -> np.ndarray:
+    return np.minimum(np.floor(np.log2(np.maximum(values, 1))).astype(np.int64), top)
+
+
+def _group_sizes(keys: np.ndarray) -> np.ndarray:
+    """For each element, how many elements share its key."""
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return counts[inverse]
+
+
+# -- the candidate families: (hi, lo, bucket) arrays ---------------------------------------
+
+
+def _steps(lo: np.ndarray, r: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(valid mask, lo + r) and (valid mask, lo - r): steps that would wrap around the /64
+    are masked out."""
+    step = np.uint64(r)
+    yield lo <= np.uint64(2**64 - 1) - step, lo + step
+    yield lo >= step, lo - step
+
+
+def _neighbours(hi: np.ndarray, lo: np.ndarray, radius: int) -> tuple[np.ndarray, ...]:
+    density = _log2_bucket(_group_sizes(hi), 7)  # seeds in the /64: 1, 2-3, 4-7, ... 128+
+    his, los, buckets = [], [], []
+    for r in range(1, radius + 1):
+        distance = min(int(np.log2(r)), 7)  # 1, 2-3, 4-7, ..., 64+
+        for ok, step_lo in _steps(lo, r):
+            his.append(hi[ok])
+            los.append(step_lo[ok])
+            buckets.append(distance * 8 + density[ok])
+    if not his:
+        return _empty()
+    return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
+
+
+def _top_iids_per_48(hi: np.ndarray, lo: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(/48 key, IID, seeds with that IID in that /48), the ``limit`` most common per /48."""
+    key48 = hi >> np.uint64(16)
+    pairs = np.stack([key48, lo], axis=1)
+    uniq, counts = np.unique(pairs, axis=0, return_counts=True)
+    # most common first within each /48: sort by /48, then by count descending
+    order = np.lexsort((-counts, uniq[:, 0]))
+    uniq, counts = uniq[order], counts[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(uniq[:, 0])) + 1]
+    rank = np.arange(len(uniq)) - np.repeat(starts, np.diff(np.r_[starts, len(uniq)]))
+    keep = rank < limit
+    return uniq[keep, 0], uniq[keep, 1], counts[keep]
+
+
+def _cross(
+    subnets_48: np.ndarray, subnets: np.ndarray, iid_48: np.ndarray, iids: np.ndarray, iid_counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (subnet, IID) pair that shares a /48: (hi, lo, IID count)."""
+    order = np.argsort(iid_48, kind="stable")
+    iid_48, iids, iid_counts = iid_48[order], iids[order], iid_counts[order]
+    left = np.searchsorted(iid_48, subnets_48, side="left")
+    right = np.searchsorted(iid_48, subnets_48, side="right")
+    per = right - left
+    subnet_index = np.repeat(np.arange(len(subnets)), per)
+    offsets = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+    iid_index = left[subnet_index] + offsets
+    return subnets[subnet_index], iids[iid_index], iid_counts[iid_index]
+
+
+def _shared_iids(hi: np.ndarray, lo: np.ndarray, limit: int) -> tuple[np.ndarray, ...]:
+    nets = np.unique(hi)
+    iid_48, iids, counts = _top_iids_per_48(hi, lo, limit)
+    nets_per_48 = _group_sizes(nets >> np.uint64(16))
+    c_hi, c_lo, c_count = _cross(nets >> np.uint64(16), nets, iid_48, iids, counts)
+    nets_here = nets_per_48[np.searchsorted(nets, c_hi)]
+    # how common the identifier is among the /48's known /64s, in eighths
+    share = np.minimum((8 * c_count) // np.maximum(nets_here, 1), 7).astype(np.int64)
+    bucket = _log2_bucket(c_count, 7) * 8 + share
+    return c_hi, c_lo, bucket
+
+
+def _new_subnets(hi: np.ndarray, lo: np.ndarray, iid_limit: int, subnet_limit: int) -> tuple[np.ndarray, ...]:
+    nets = np.unique(hi)
+    key48 = nets >> np.uint64(16)
+    subnet = (nets & np.uint64(0xFFFF)).astype(np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(key48)) + 1]
+    ends = np.r_[starts[1:], len(nets)]
+    new_hi: list[np.ndarray] = []
+    sizes: list[int] = []
+    for start, end in zip(starts, ends, strict=True):
+        if end - start < 2:
+            continue  # one subnet shows no pattern to recombine
+        values = subnet[start:end]
+        nybbles = [(values >> shift) & 0xF for shift in (12, 8, 4, 0)]
+        choices = [np.unique(n) for n in nybbles]
+        size = int(np.prod([len(c) for c in choices]))
+        if size > subnet_limit or size <= end - start:
+            continue
+        grid = np.stack(np.meshgrid(*choices, indexing="ij"), axis=-1).reshape(-1, 4)
+        combined = (grid[:, 0] << 12) | (grid[:, 1] << 8) | (grid[:, 2] << 4) | grid[:, 3]
+        fresh = np.setdiff1d(combined, values)
+        new_hi.append((key48[start] << np.uint64(16)) | fresh.astype(np.uint64))
+        sizes.extend([size] * len(fresh))
+    if not new_hi:
+        return _empty()
+    subnets = np.concatenate(new_hi)
+    fill = np.array(sizes, dtype=np.int64) / 1.0
+    iid_48, iids, counts = _top_iids_per_48(hi, lo, iid_limit)
+    c_hi, c_lo, c_count = _cross(subnets >> np.uint64(16), subnets, iid_48, iids, counts)
+    # density of the recombined grid: known subnets over grid size, in eighths
+    known = _group_sizes(nets >> np.uint64(16))
+    known_here = known[np.searchsorted(nets >> np.uint64(16), c_hi >> np.uint64(16))]
+    grid_size = fill[np.searchsorted(subnets, c_hi)]
+    fill_eighths = np.minimum((8 * known_here) // np.maximum(grid_size, 1), 7).astype(np.int64)
+    bucket = _log2_bucket(c_count, 7) * 8 + fill_eighths
+    return c_hi, c_lo, bucket
+
+
+def _subnet_steps(hi: np.ndarray, lo: np.ndarray, max_step: int) -> tuple[np.ndarray, ...]:
+    """The seed's identifier in nearby subnets: subnet +-d at each nybble (d*1, d*16, ...)."""
+    nets = np.unique(hi)
+    nets_in_48 = _group_sizes(nets >> np.uint64(16))[np.searchsorted(nets, hi)]
+    density = _log2_bucket(nets_in_48, 3)
+    subnet = (hi & np.uint64(0xFFFF)).astype(np.int64)
+    base = hi - subnet.astype(np.uint64)
+    his, los, buckets = [], [], []
+    for level in range(4):
+        for d in range(1, max_step + 1):
+            for sign in (1, -1):
+                moved = subnet + sign * d * 16**level
+                ok = (moved >= 0) & (moved <= 0xFFFF)
+                his.append(base[ok] | moved[ok].astype(np.uint64))
+                los.append(lo[ok])
+                buckets.append(level * 16 + min(d - 1, 3) * 4 + density[ok])
+    if not his:
+        return _empty()
+    return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
+
+
+def _candidates(seeds: np.ndarray, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All candidates of all families: (addresses, family index, bucket), seeds excluded."""
+    hi, lo = _split(seeds)
+    parts = (
+        _neighbours(hi, lo, params["radius"]),
+        _shared_iids(hi, lo, params["max_iids_per_48"]),
+        _new_subnets(hi, lo, params["max_iids_per_48"], params["max_subnets_per_48"]),
+        _subnet_steps(hi, lo, params["subnet_step"]),
+    )
+    addresses = np.concatenate([_join(p[0], p[1]) for p in parts])
+    family = np.concatenate([np.full(len(p[0]), i, dtype=np.int64) for i, p in enumerate(parts)])
+    bucket = np.concatenate([p[2] for p in parts])
+    keep = ~AddressSet(seeds).contains(addresses)
+    return addresses[keep], family[keep], bucket[keep]
+
+
+# -- hooks -------------------------------------------------------------------------------
+
+
+@hookimpl
+def train_tga(
+    tga_type: str, seeds: np.ndarray, params: Mapping[str, Any], run: RunContext
+) -> TrainedModel | None:
+    if tga_type != SPEC.name:
+        return None
+    rng = run.rng()
+    held = rng.random(len(seeds)) < params["holdout"]
+    known, hidden = seeds[~held], seeds[held]
+    addresses, family, bucket = _candidates(known, params)
+    hits = AddressSet(hidden).contains(addresses)
+    slot = family * BUCKETS + bucket
+    tried = np.bincount(slot, minlength=len(FAMILIES) * BUCKETS).astype(np.float64)
+    found = np.bincount(slot, weights=hits, minlength=len(FAMILIES) * BUCKETS)
+    run.report(
+        f"pattern_ip: calibrated on {len(known):,} seeds: {len(addresses):,} candidates found "
+        f"{len(distinct(addresses[hits])):,} of {len(hidden):,} held-out seeds"
+    )
+    return TrainedModel(
+        arrays={
+            "tried": tried.reshape(len(FAMILIES), BUCKETS),
+            "found": found.reshape(len(FAMILIES), BUCKETS),
+        },
+        info={
+            "calibration_candidates": len(addresses),
+            "calibration_hits": int(hits.sum()),
+            "held_out": len(hidden),
+        },
+    )
+
+
+def _rates(tried: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Hit rate per (family, bucket), shrunk towards the family's rate where data is thin."""
+    family_rate = found.sum(axis=1, keepdims=True) / np.maximum(tried.sum(axis=1, keepdims=True), 1)
+    prior = 20.0
+    return (found + prior * family_rate) / (tried + prior)
+
+
+@hookimpl
+def generate_targets(model: Model, run: RunContext) -> Iterator[np.ndarray] | None:
+    if model.tga_type != SPEC.name:
+        return None
+    return _ranked(model, run)
+
+
+def _ranked(model: Model, run: RunContext) -> Iterator[np.ndarray]:
+    addresses, family, bucket = _candidates(model.seeds, model.params)
+    rates = _rates(model.arrays["tried"], model.arrays["found"])
+    score = rates[family, bucket]
+    order = np.argsort(-score, kind="stable")
+    spread = float(model.params["spread"])
+    if spread > 0:
+        # Diminishing returns per /64: the k-th candidate of a /64 counts (k+1)^-spread.
+        hi = _split(addresses[order])[0]
+        by_net = np.argsort(hi, kind="stable")
+        sorted_hi = hi[by_net]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_hi)) + 1]
+        rank_sorted = np.arange(len(hi)) - np.repeat(starts, np.diff(np.r_[starts, len(hi)]))
+        rank = np.empty(len(hi), dtype=np.int64)
+        rank[by_net] = rank_sorted
+        adjusted = score[order] * np.maximum(1.0, (rank + 1.0) / SPREAD_FROM) ** -spread
+        order = order[np.argsort(-adjusted, kind="stable")]
+    for start in range(0, len(order), BATCH):
+        yield addresses[order[start : start + BATCH]]
+    # Past the ranked candidates, keep widening the seeds' neighbourhoods, so a large budget
+    # on a small seed set is still met (the host drops what was already emitted).
+    hi, lo = _split(model.seeds)
+    radius = int(model.params["radius"])
+    for r in range(radius + 1, radius + 1 + MAX_TAIL_RINGS):
+        for ok, step_lo in _steps(lo, r):
+            yield _join(hi[ok], step_lo[ok])

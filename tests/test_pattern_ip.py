@@ -1,0 +1,86 @@
+"""pattern_ip on hand-made seed sets whose right answers are known, and on a real sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tgahost
+
+from .conftest import packed, texts
+
+
+def _first(host, seeds, count, **params):
+    model = tgahost.train("pattern_ip", seeds, params=params, host=host, seed=1)
+    return texts(np.concatenate(list(tgahost.generate(model, count, host=host, seed=1))))
+
+
+@pytest.fixture
+def host():
+    from tgahost.generators import pattern_ip
+
+    h = tgahost.PluginHost(load_entry_points=False)
+    h.register(pattern_ip, name="pattern_ip", distribution="tgahost")
+    return h
+
+
+def test_a_run_of_low_byte_hosts_continues_at_both_ends(host):
+    seeds = packed(*(f"2001:db8::{i:x}" for i in range(1, 10)))
+    got = _first(host, seeds, 4, holdout=0.3)
+    assert got[0] == "2001:db8::a"
+    assert "2001:db8::" in got  # ::0, the run's other end
+    assert set(got) <= {"2001:db8::", "2001:db8::a", "2001:db8::b", "2001:db8::c", "2001:db8::d"}
+
+
+def test_eui64_neighbours_keep_the_ff_fe_marker(host):
+    seeds = packed(*(f"2001:db8:0:1:211:22ff:fe33:44{i:02x}" for i in range(0, 40, 2)))
+    got = _first(host, seeds, 30)
+    assert all(":211:22ff:fe33:" in a for a in got)
+    assert "2001:db8:0:1:211:22ff:fe33:4401" in got
+
+
+def test_an_identifier_shared_across_subnets_is_tried_where_it_is_missing(host):
+    nets = [f"2001:db8:0:{i:x}" for i in range(12)]
+    seeds = [f"{n}::1" for n in nets] + [f"{n}::53" for n in nets if not n.endswith(":5")]
+    got = _first(host, packed(*seeds), 200, radius=0, subnet_step=0)
+    assert got[0] == "2001:db8:0:5::53"
+
+
+def test_a_new_subnet_from_recombined_nybbles(host):
+    seeds = [f"2001:db8:0:{s}::1" for s in ("1100", "1200", "2100")] + ["2001:db8:0:2200::2"]
+    got = _first(host, packed(*seeds), 50, radius=0, subnet_step=0)
+    assert "2001:db8:0:2200::1" in got  # shared identifier
+    assert "2001:db8:0:1100::2" in got and "2001:db8:0:2100::2" in got
+
+
+def test_output_is_ranked_reproducible_exact_and_never_a_seed(host, seeds_200):
+    model = tgahost.train("pattern_ip", seeds_200, host=host, seed=4)
+    first = np.concatenate(list(tgahost.generate(model, 3000, host=host, seed=4)))
+    again = np.concatenate(list(tgahost.generate(model, 3000, host=host, seed=4)))
+    assert np.array_equal(first, again)
+    assert len(np.unique(first, axis=0)) == 3000
+    assert not tgahost.AddressSet(seeds_200).contains(first).any()
+    smaller = np.concatenate(list(tgahost.generate(model, 1000, host=host, seed=4)))
+    assert np.array_equal(smaller, first[:1000])  # budgets are prefixes of one ranking
+
+
+def test_small_seed_sets_still_meet_large_budgets(host):
+    seeds = packed("2001:db8::1", "2001:db8:1::1")
+    got = _first(host, seeds, 5000)
+    assert len(set(got)) == 5000
+
+
+def test_beats_plain_neighbours_on_a_real_sample(host, shared_data):
+    from tgahost.evaluation import count_hits, split
+
+    seeds = tgahost.read_seeds(shared_data / "hitlist-90k.txt").addresses
+    sample = seeds[np.random.default_rng(0).choice(len(seeds), 20000, replace=False)]
+    train, test = split(sample)
+    model = tgahost.train("pattern_ip", train, host=host, seed=1)
+    got = np.concatenate(list(tgahost.generate(model, 20000, host=host, seed=1)))
+    ours = count_hits(got, test)
+    hi, lo = (train.view(">u8").reshape(-1, 2)[:, i] for i in (0, 1))
+    plus_minus_one = np.concatenate([np.c_[hi, lo + 1], np.c_[hi, lo - 1]]).astype(">u8").view(np.uint8)
+    baseline = count_hits(np.unique(plus_minus_one.reshape(-1, 16), axis=0)[:20000], test)
+    assert ours.hits > baseline.hits
+    assert ours.hits > 150
