@@ -2,7 +2,8 @@
 """Held-out hits of every installed TGA on every real seed set, at 10k, 100k and 1M.
 
 Runs `tgahost eval --json` once per set in ../shared/data (default split: 80/20, seed 0)
-and writes the results as Markdown to docs/eval-results.md (and prints them).
+and writes the results as Markdown to docs/eval-results.md (and prints them), with a
+plot per set (docs/eval-<set>.png).
 
     python benchmarks/eval_all.py [--data ../shared/data] [--budget N ...] [--tga-type T ...]
 """
@@ -51,6 +52,8 @@ def main() -> None:
     for path in sets:
         command = [sys.executable, "-m", "tgahost", "-q", "eval", "--input-file", str(path), "--json"]
         command += [f"--budget={b}" for b in budgets] + [f"--tga-type={t}" for t in args.tga_types]
+        plot = args.out.parent / f"eval-{path.stem}.png"
+        command += [f"--plot={plot}"]
         started = time.time()
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode:
@@ -65,6 +68,7 @@ def main() -> None:
             + " | train s | generate s (largest) | peak MiB |",
             "|---|" + "---|" * (len(budgets) + 3),
         ]
+        footer = [f"![hits against budget on {path.name}](eval-{path.stem}.png)", ""]
         for result in data["results"]:
             by_budget = {b["budget"]: b for b in result["budgets"]}
             cells = [
@@ -81,6 +85,7 @@ def main() -> None:
             if result["note"]:
                 lines.append(f"| ↳ note | {result['note']} |" + " |" * (len(budgets) + 2))
         lines.append("")
+        lines += footer
     text = "\n".join(lines)
     args.out.write_text(text)
     print(text)
