@@ -72,7 +72,8 @@ SPEC = TgaSpec(
             "spread",
             "float",
             0.0,
-            "favour new /64s: the k-th candidate of a /64 is weighted k^-spread (0: pure hit rate)",
+            "favour new /64s: past a /64's first 1,000 candidates the k-th weighs (k/1000)^-spread "
+            "(0: pure hit rate)",
             minimum=0.0,
             at_generate=True,
         ),
