@@ -33,7 +33,7 @@ from tgahost import Model, Param, RunContext, TgaSpec, TrainedModel, hookimpl
 from tgahost.addresses import AddressSet, distinct
 
 FAMILIES = ("neighbour", "shared_iid", "new_subnet", "subnet_step")
-BUCKETS = 64  # per family; bucket keys are small integers below this
+BUCKETS = 512  # per family; bucket keys are small integers below this
 BATCH = 65_536
 #: A /64 keeps its full weight for this many candidates before ``spread`` discounts it.
 SPREAD_FROM = 1000
@@ -134,15 +134,26 @@ def _steps(lo: np.ndarray, r: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     yield lo >= step, lo - step
 
 
+def _iid_style(lo: np.ndarray) -> np.ndarray:
+    """0: low (< 2^16), 1: small (< 2^32, e.g. embedded IPv4), 2: EUI-64 (ff:fe), 3: other."""
+    style = np.full(len(lo), 3, dtype=np.int64)
+    style[((lo >> np.uint64(24)) & np.uint64(0xFFFF)) == np.uint64(0xFFFE)] = 2
+    style[lo < np.uint64(1 << 32)] = 1
+    style[lo < np.uint64(1 << 16)] = 0
+    return style
+
+
 def _neighbours(hi: np.ndarray, lo: np.ndarray, radius: int) -> tuple[np.ndarray, ...]:
     density = _log2_bucket(_group_sizes(hi), 7)  # seeds in the /64: 1, 2-3, 4-7, ... 128+
+    # bucket: identifier style, direction, distance, density
+    context = _iid_style(lo) * 128 + density
     his, los, buckets = [], [], []
     for r in range(1, radius + 1):
         distance = min(int(np.log2(r)), 7)  # 1, 2-3, 4-7, ..., 64+
-        for ok, step_lo in _steps(lo, r):
+        for direction, (ok, step_lo) in enumerate(_steps(lo, r)):
             his.append(hi[ok])
             los.append(step_lo[ok])
-            buckets.append(distance * 8 + density[ok])
+            buckets.append(context[ok] + direction * 64 + distance * 8)
     if not his:
         return _empty()
     return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
@@ -185,7 +196,7 @@ def _shared_iids(hi: np.ndarray, lo: np.ndarray, limit: int) -> tuple[np.ndarray
     nets_here = nets_per_48[np.searchsorted(nets, c_hi)]
     # how common the identifier is among the /48's known /64s, in eighths
     share = np.minimum((8 * c_count) // np.maximum(nets_here, 1), 7).astype(np.int64)
-    bucket = _log2_bucket(c_count, 7) * 8 + share
+    bucket = _iid_style(c_lo) * 64 + _log2_bucket(c_count, 7) * 8 + share
     return c_hi, c_lo, bucket
 
 
@@ -233,6 +244,7 @@ def _subnet_steps(hi: np.ndarray, lo: np.ndarray, max_step: int) -> tuple[np.nda
     density = _log2_bucket(nets_in_48, 3)
     subnet = (hi & np.uint64(0xFFFF)).astype(np.int64)
     base = hi - subnet.astype(np.uint64)
+    style = _iid_style(lo)
     his, los, buckets = [], [], []
     for level in range(4):
         for d in range(1, max_step + 1):
@@ -241,7 +253,7 @@ def _subnet_steps(hi: np.ndarray, lo: np.ndarray, max_step: int) -> tuple[np.nda
                 ok = (moved >= 0) & (moved <= 0xFFFF)
                 his.append(base[ok] | moved[ok].astype(np.uint64))
                 los.append(lo[ok])
-                buckets.append(level * 16 + min(d - 1, 3) * 4 + density[ok])
+                buckets.append(style[ok] * 64 + level * 16 + min(d - 1, 3) * 4 + density[ok])
     if not his:
         return _empty()
     return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
