@@ -169,3 +169,14 @@ def test_address_set_agrees_with_python_sets_on_random_batches():
             reference.add(key)
         assert mask.tolist() == expected
     assert len(seen) == len(reference)
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path):
+    import os
+
+    target = tmp_path / "out.txt"
+    with AddressWriter(target) as writer:
+        writer.write(packed("2001:db8::1"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

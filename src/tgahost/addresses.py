@@ -256,7 +256,10 @@ class AddressWriter:
             Path(self._tmp).unlink(missing_ok=True)
 
 
-def _atomic_text(destination: str) -> tuple[str, IO[str]]:
+def _temporary_beside(destination: str | os.PathLike[str]) -> tuple[int, str]:
+    """A new temporary file in the destination's folder, with the permissions a plain
+    ``open`` would give (mkstemp's are owner-only, which a scanner running as another user
+    could not read)."""
     folder = os.path.dirname(os.path.abspath(destination))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tgahost-", suffix=".tmp", dir=folder)
@@ -264,18 +267,20 @@ def _atomic_text(destination: str) -> tuple[str, IO[str]]:
         raise TgahostError(f"{destination}: folder {folder} does not exist") from None
     except PermissionError:
         raise TgahostError(f"{destination}: cannot write in {folder}") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return fd, tmp
+
+
+def _atomic_text(destination: str) -> tuple[str, IO[str]]:
+    fd, tmp = _temporary_beside(destination)
     return tmp, os.fdopen(fd, "w", encoding="ascii", newline="\n")
 
 
 def atomic_write_bytes(destination: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``destination`` through a temporary file and a rename."""
-    folder = os.path.dirname(os.path.abspath(destination))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tgahost-", suffix=".tmp", dir=folder)
-    except FileNotFoundError:
-        raise TgahostError(f"{destination}: folder {folder} does not exist") from None
-    except PermissionError:
-        raise TgahostError(f"{destination}: cannot write in {folder}") from None
+    fd, tmp = _temporary_beside(destination)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -484,5 +484,6 @@ def eval_command(
     if plot_file:
         from tgahost.plot import plot_hits
 
-        plot_hits(results, plot_file, f"{source}: held-out hits")
+        name = os.path.basename(input_file) if input_file else os.path.basename(test_file or "")
+        plot_hits(results, plot_file, f"{name}: held-out hits ({len(test):,} held out)")
         log.info("wrote %s", plot_file)
