@@ -474,3 +474,25 @@ def test_generate_honours_an_exclude_list(runner, tmp_path, seeds_file):
     got = tgahost.parse_lines(out.read_text().splitlines()).addresses
     assert len(got) == 2000
     assert set(got[:, 7].tolist()) == set(range(10, 20))  # only the /64s not excluded
+
+
+def test_an_output_file_that_is_a_folder_is_refused_and_nothing_is_left(runner, tmp_path, seeds_file):
+    model = tmp_path / "m.bin"
+    run(
+        runner,
+        "train",
+        "--tga-type",
+        "random_ip",
+        "--input-file",
+        str(seeds_file),
+        "--output-file",
+        str(model),
+    )
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = runner.invoke(
+        cli.main, ["generate", "--model-file", str(model), "--count", "5", "--output-file", str(folder)]
+    )
+    assert result.exit_code == 1
+    assert "is a directory" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "out", "seeds.txt"]

@@ -112,3 +112,12 @@ def test_seeds_of_a_model_are_distinct_and_sorted(host):
     model = tgahost.train("random_ip", seeds, host=host, seed=1)
     assert model.metadata["seed_count"] == 3
     assert model.seeds.tolist() == np.unique(seeds, axis=0).tolist()
+
+
+def test_corrupted_arrays_fail_their_checksum(saved: Path):
+    data = bytearray(saved.read_bytes())
+    header = int.from_bytes(data[:8], "little")
+    data[8 + header] ^= 0x01  # the first byte of the first tensor: model.weights (sorted first)
+    saved.write_bytes(bytes(data))
+    with pytest.raises(TgahostError, match="arrays do not match their checksum"):
+        tgahost.load_model(saved)

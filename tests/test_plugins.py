@@ -207,3 +207,17 @@ def test_every_hook_has_a_real_docstring_and_a_section_in_the_plugin_docs(name):
 def test_the_installed_host_lists_its_builtin_plugin():
     names = {spec.name for info in tgahost.get_host().plugins() for spec in info.types}
     assert "random_ip" in names
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_floats_are_refused(value):
+    param = Param("rate", "float", 0.5, "a rate", minimum=0.0, maximum=1.0)
+    with pytest.raises(TgahostError, match="must be a finite number"):
+        param.convert(value)
+
+
+def test_maximum_is_enforced():
+    param = Param("holdout", "float", 0.2, "a share", minimum=0.01, maximum=0.9)
+    assert param.convert("0.9") == 0.9
+    with pytest.raises(TgahostError, match="must be <= 0.9"):
+        param.convert("1.5")

@@ -260,6 +260,8 @@ def _temporary_beside(destination: str | os.PathLike[str]) -> tuple[int, str]:
     """A new temporary file in the destination's folder, with the permissions a plain
     ``open`` would give (mkstemp's are owner-only, which a scanner running as another user
     could not read)."""
+    if os.path.isdir(destination):
+        raise TgahostError(f"{destination}: is a directory; give a file name to write")
     folder = os.path.dirname(os.path.abspath(destination))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tgahost-", suffix=".tmp", dir=folder)

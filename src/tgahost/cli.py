@@ -439,6 +439,14 @@ def eval_command(
     if unknown:
         raise TgahostError(f"--param for {', '.join(sorted(unknown))}, which is not evaluated here")
     exclude = PrefixSet.read(exclude_file) if exclude_file else None
+    for path in candidate_files:  # fail now, not after minutes of training
+        if not os.path.isfile(path):
+            raise TgahostError(f"--candidates {path}: no such file")
+    if plot_file:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise TgahostError("--plot needs matplotlib: pip install 'tgahost[plot]'") from None
     if input_file:
         train, test = evaluation.split(
             read_seeds(input_file, skip_invalid).addresses, test_fraction, split_seed

@@ -28,6 +28,16 @@ ARRAY_PREFIX = "model."
 _MAX_HEADER = 100 * 1024 * 1024
 
 
+def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over the model's arrays: names, dtypes, shapes and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def seeds_digest(seeds: np.ndarray) -> str:
     """sha256 of the sorted distinct 16-byte seed addresses, concatenated."""
     return hashlib.sha256(distinct(seeds).tobytes()).hexdigest()
@@ -81,6 +91,7 @@ def save(
     """Write a model file atomically; returns its size in bytes."""
     tensors = {ARRAY_PREFIX + name: np.ascontiguousarray(a) for name, a in arrays.items()}
     tensors[SEEDS_KEY] = np.ascontiguousarray(distinct(seeds), dtype=np.uint8)
+    metadata = {**metadata, "arrays_sha256": arrays_digest(arrays)}
     try:
         text = json.dumps(metadata, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -142,4 +153,6 @@ def load(path: str | os.PathLike[str]) -> ModelFile:
     if seeds_digest(seeds) != metadata.get("seeds_sha256"):
         raise TgahostError(f"{name}: training seeds do not match their checksum; the file is corrupt")
     arrays = {k[len(ARRAY_PREFIX) :]: v for k, v in tensors.items() if k.startswith(ARRAY_PREFIX)}
+    if arrays_digest(arrays) != metadata.get("arrays_sha256"):
+        raise TgahostError(f"{name}: model arrays do not match their checksum; the file is corrupt")
     return ModelFile(metadata=metadata, arrays=arrays, seeds=seeds)

@@ -57,6 +57,8 @@ class PluginInfo:
                             "default": p.default,
                             "help": p.help,
                             "choices": list(p.choices),
+                            "minimum": p.minimum,
+                            "maximum": p.maximum,
                             "at_generate": p.at_generate,
                         }
                         for p in t.params

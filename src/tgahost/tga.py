@@ -8,6 +8,7 @@ from ``train_tga`` and receives a :class:`Model` in ``generate_targets``.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class Param:
     choices: tuple[Any, ...] = ()
     at_generate: bool = False
     minimum: float | None = None
+    maximum: float | None = None
 
     def convert(self, raw: Any) -> Any:
         """Turn a command-line string (or a Python value) into this parameter's type."""
@@ -70,8 +72,12 @@ class Param:
             raise TgahostError(
                 f"parameter {self.name}={value!r} is not one of: {', '.join(map(str, self.choices))}"
             )
+        if self.type == "float" and not math.isfinite(value):
+            raise TgahostError(f"parameter {self.name}={raw!r} must be a finite number")
         if self.minimum is not None and value < self.minimum:
             raise TgahostError(f"parameter {self.name}={value!r} must be >= {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise TgahostError(f"parameter {self.name}={value!r} must be <= {self.maximum:g}")
         return value
 
 

@@ -83,6 +83,7 @@ SPEC = TgaSpec(
             0.2,
             "share of the seeds held out to measure each bucket's hit rate",
             minimum=0.01,
+            maximum=0.9,
         ),
     ),
 )

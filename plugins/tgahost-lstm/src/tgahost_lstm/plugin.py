@@ -40,6 +40,7 @@ PARAMS = (
         0.05,
         "share of the seeds held out to measure validation loss (0: use the training loss)",
         minimum=0.0,
+        maximum=0.49,
     ),
     Param(
         "patience",
