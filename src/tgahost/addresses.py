@@ -94,6 +94,18 @@ def _token_of(line: str) -> str:
     return first[0].strip().strip("\"'") if first else ""
 
 
+def open_binary(path: str | os.PathLike[str], what: str = "file") -> IO[bytes]:
+    """Open an input file for reading, turning the usual failures into one-line errors."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise TgahostError(f"{path}: no such {what}; check the path") from None
+    except IsADirectoryError:
+        raise TgahostError(f"{path}: is a directory, not a {what}") from None
+    except PermissionError:
+        raise TgahostError(f"{path}: permission denied") from None
+
+
 @contextmanager
 def open_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
     """Open a seed file (or ``-`` for stdin) for reading as text; gzip, xz and bzip2 are
@@ -101,14 +113,7 @@ def open_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
     if str(path) == "-":
         raw: io.BufferedReader = sys.stdin.buffer  # type: ignore[assignment]
     else:
-        try:
-            raw = open(path, "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            raise TgahostError(f"{path}: no such file; check the path") from None
-        except IsADirectoryError:
-            raise TgahostError(f"{path}: is a directory; give a file of addresses") from None
-        except PermissionError:
-            raise TgahostError(f"{path}: permission denied") from None
+        raw = open_binary(path)  # type: ignore[assignment]
     if not hasattr(raw, "peek"):  # a test harness's or embedder's stdin
         raw = io.BufferedReader(raw)  # type: ignore[arg-type]
     try:
@@ -119,6 +124,28 @@ def open_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
     finally:
         if str(path) != "-":
             raw.close()
+
+
+def parse_in_order(lines: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every address line in file order, for candidate files: ``(rows, invalid)`` where
+    ``rows`` is ``(m, 16) uint8`` and ``invalid[i]`` counts the bad lines before row ``i``
+    (one more entry at the end: the total). Blank and comment lines are not counted."""
+    packed: list[bytes] = []
+    invalid_before: list[int] = []
+    invalid = 0
+    for line in lines:
+        token = _token_of(line)
+        if not token:
+            continue
+        value = parse_token(token)
+        if value is None:
+            invalid += 1
+            continue
+        packed.append(value)
+        invalid_before.append(invalid)
+    invalid_before.append(invalid)
+    rows = np.frombuffer(b"".join(packed), dtype=np.uint8).reshape(-1, 16)
+    return rows, np.array(invalid_before, dtype=np.int64)
 
 
 def parse_lines(lines: Iterable[str], source: str = "<input>", skip_invalid: bool = False) -> SeedSet:
@@ -210,10 +237,6 @@ def format_addresses(addresses: np.ndarray, fmt: str = "compressed") -> str:
     lines = [ntop(family, buf[i : i + 16]) for i in range(0, len(buf), 16)]
     lines.append("")
     return "\n".join(lines)
-
-
-def format_address(address: np.ndarray | bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET6, bytes(address))
 
 
 class AddressWriter:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from tgahost.addresses import AddressSet, distinct, parse_token
+from tgahost.addresses import AddressSet, as_keys, distinct, open_text, parse_in_order
 from tgahost.errors import TgahostError
 from tgahost.prefixes import PrefixSet
 
@@ -262,48 +262,20 @@ def result_from_dict(data: Mapping[str, Any]) -> Result:
 
 def read_candidates(path: str, train: np.ndarray, budget: int) -> tuple[np.ndarray, dict[str, int]]:
     """The first ``budget`` distinct, valid, non-training candidates of a file, in file
-    order, and the number of lines dropped by reason."""
-    from tgahost.addresses import open_text
-
-    dropped = {"invalid": 0, "duplicate": 0, "training": 0}
-    rows: list[bytes] = []
-    seen: set[bytes] = set()
-    training = AddressSet(train)
-    pending: list[bytes] = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        batch = np.frombuffer(b"".join(pending), dtype=np.uint8).reshape(-1, 16)
-        is_training = training.contains(batch)
-        for value, in_training in zip(pending, is_training, strict=True):
-            if len(rows) >= budget:
-                break
-            if in_training:
-                dropped["training"] += 1
-            elif value in seen:
-                dropped["duplicate"] += 1
-            else:
-                seen.add(value)
-                rows.append(value)
-        pending.clear()
-
+    order, and how many lines before the last of them were dropped, by reason."""
     with open_text(path) as text:
-        for line in text:
-            token = line.split("#", 1)[0].strip().split(",", 1)[0].strip()
-            if not token:
-                continue
-            value = parse_token(token)
-            if value is None:
-                dropped["invalid"] += 1
-                continue
-            pending.append(value)
-            if len(pending) >= 65_536:
-                flush()
-                if len(rows) >= budget:
-                    break
-    flush()
-    return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(-1, 16), dropped
+        rows, invalid_before = parse_in_order(text)
+    training = AddressSet(train).contains(rows)
+    first = np.zeros(len(rows), dtype=bool)
+    first[np.unique(as_keys(rows), return_index=True)[1]] = True
+    kept = np.flatnonzero(first & ~training)[:budget]
+    end = kept[-1] + 1 if len(kept) == budget and budget else len(rows)
+    dropped = {
+        "invalid": int(invalid_before[end - 1] if end < len(rows) else invalid_before[-1]),
+        "duplicate": int((~first[:end] & ~training[:end]).sum()),
+        "training": int(training[:end].sum()),
+    }
+    return rows[kept], dropped
 
 
 def evaluate_candidates(

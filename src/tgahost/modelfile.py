@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as _st_load
 from safetensors.numpy import save as _st_save
 
-from tgahost.addresses import atomic_write_bytes, distinct
+from tgahost.addresses import atomic_write_bytes, distinct, open_binary
 from tgahost.errors import TgahostError
 
 FORMAT_NAME = "tgahost-model"
@@ -123,15 +123,8 @@ def _header(data: bytes, path: str) -> dict[str, Any]:
 def load(path: str | os.PathLike[str]) -> ModelFile:
     """Read and check a model file; every problem is a :class:`TgahostError`."""
     name = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise TgahostError(f"{name}: no such model file; check --model-file") from None
-    except IsADirectoryError:
-        raise TgahostError(f"{name}: is a directory, not a model file") from None
-    except PermissionError:
-        raise TgahostError(f"{name}: permission denied") from None
+    with open_binary(path, "model file") as handle:
+        data = handle.read()
     meta = _header(data, name)
     try:
         metadata = json.loads(meta["tgahost"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,9 +200,3 @@ def get_host() -> PluginHost:
     if _default_host is None:
         _default_host = PluginHost()
     return _default_host
-
-
-def all_types(host: PluginHost) -> Iterable[tuple[PluginInfo, TgaSpec]]:
-    for info in host.plugins():
-        for spec in info.types:
-            yield info, spec
