@@ -33,7 +33,9 @@ from tgahost import Model, Param, RunContext, TgaSpec, TrainedModel, hookimpl
 from tgahost.addresses import AddressSet, distinct
 
 FAMILIES = ("neighbour", "shared_iid", "new_subnet", "subnet_step")
-BUCKETS = 512  # per family; bucket keys are small integers below this
+BUCKETS = 8192  # per family; bucket keys are small integers below this
+GAP_BUCKETS = 12
+NO_SEED = np.uint64(2**64 - 1)
 BATCH = 65_536
 #: A /64 keeps its full weight for this many candidates before ``spread`` discounts it.
 SPREAD_FROM = 1000
@@ -145,19 +147,43 @@ def _iid_style(lo: np.ndarray) -> np.ndarray:
 
 
 def _neighbours(hi: np.ndarray, lo: np.ndarray, radius: int) -> tuple[np.ndarray, ...]:
+    """Each candidate comes from its nearest seed below (stepping up) or, when that one is
+    out of reach, its nearest seed above (stepping down), so it appears once, bucketed by
+    the gaps to the seeds on both sides: a gap between two seeds fills far more often than
+    the open space past the last one."""
+    order = np.lexsort((lo, hi))
+    hi, lo = hi[order], lo[order]
+    same_next = np.r_[hi[1:] == hi[:-1], False]
+    gap_up = np.full(len(lo), NO_SEED, dtype=np.uint64)
+    gap_up[same_next] = lo[1:][same_next[:-1]] - lo[:-1][same_next[:-1]]
+    gap_down = np.full(len(lo), NO_SEED, dtype=np.uint64)
+    gap_down[1:][same_next[:-1]] = gap_up[:-1][same_next[:-1]]
     density = _log2_bucket(_group_sizes(hi), 7)  # seeds in the /64: 1, 2-3, 4-7, ... 128+
-    # bucket: identifier style, direction, distance, density
-    context = _iid_style(lo) * 128 + density
+    context = (_iid_style(lo) * 8 + density) * 2
     his, los, buckets = [], [], []
     for r in range(1, radius + 1):
-        distance = min(int(np.log2(r)), 7)  # 1, 2-3, 4-7, ..., 64+
-        for direction, (ok, step_lo) in enumerate(_steps(lo, r)):
-            his.append(hi[ok])
-            los.append(step_lo[ok])
-            buckets.append(context[ok] + direction * 64 + distance * 8)
+        step = np.uint64(r)
+        near = _log2_bucket(np.array([r]), 6)[0]  # 1, 2-3, ..., 64
+        up = (lo <= np.uint64(2**64 - 1) - step) & (gap_up > step)
+        far = _gap_bucket(gap_up[up] - step)
+        his.append(hi[up])
+        los.append(lo[up] + step)
+        buckets.append(((context[up] + 1) * 7 + near) * GAP_BUCKETS + far)
+        # stepping down only where the seed below could not reach
+        down = (lo >= step) & (gap_down > step) & ((gap_down == NO_SEED) | (gap_down - step > np.uint64(radius)))
+        far = _gap_bucket(gap_down[down] - step)
+        his.append(hi[down])
+        los.append(lo[down] - step)
+        buckets.append((context[down] * 7 + near) * GAP_BUCKETS + far)
     if not his:
         return _empty()
     return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
+
+
+def _gap_bucket(gap: np.ndarray) -> np.ndarray:
+    """log2 of the distance to the seed on the far side, 0..10; 11 where there is none."""
+    bucket = _log2_bucket(np.minimum(gap, np.uint64(1 << 62)).astype(np.float64), 10)
+    return np.where(gap >= NO_SEED - np.uint64(1 << 63), GAP_BUCKETS - 1, bucket)
 
 
 def _top_iids_per_48(hi: np.ndarray, lo: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
