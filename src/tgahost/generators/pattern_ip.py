@@ -121,9 +121,10 @@ def _log2_bucket(values: np.ndarray, top: int) -> np.ndarray:
 
 
 def _group_sizes(keys: np.ndarray) -> np.ndarray:
-    """For each element, how many elements share its key."""
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    return counts[inverse]
+    """For each element (row, for a 2-D array), how many share its key."""
+    axis = 0 if keys.ndim > 1 else None
+    _, inverse, counts = np.unique(keys, axis=axis, return_inverse=True, return_counts=True)
+    return counts[inverse.reshape(-1)]
 
 
 # -- the candidate families: (hi, lo, bucket) arrays ---------------------------------------
@@ -267,20 +268,29 @@ def _new_subnets(hi: np.ndarray, lo: np.ndarray, iid_limit: int, subnet_limit: i
 def _subnet_steps(hi: np.ndarray, lo: np.ndarray, max_step: int) -> tuple[np.ndarray, ...]:
     """The seed's identifier in nearby subnets: subnet +-d at each nybble (d*1, d*16, ...)."""
     nets = np.unique(hi)
-    nets_in_48 = _group_sizes(nets >> np.uint64(16))[np.searchsorted(nets, hi)]
-    density = _log2_bucket(nets_in_48, 3)
+    key48 = nets >> np.uint64(16)
+    at = np.searchsorted(nets, hi)
+    density = _log2_bucket(_group_sizes(key48)[at], 3)
+    # an identifier found in several of the /48's subnets is a better guess for a new one
+    iid_nets = _log2_bucket(_group_sizes(np.stack([hi >> np.uint64(16), lo], axis=1)), 4)
+    # is the new subnet inside the range the /48's known subnets span?
+    first = np.r_[0, np.flatnonzero(np.diff(key48)) + 1]
+    group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(nets)]))
+    low_sub = (nets[first] & np.uint64(0xFFFF)).astype(np.int64)[group][at]
+    high_sub = (nets[np.r_[first[1:], len(nets)] - 1] & np.uint64(0xFFFF)).astype(np.int64)[group][at]
     subnet = (hi & np.uint64(0xFFFF)).astype(np.int64)
     base = hi - subnet.astype(np.uint64)
-    style = _iid_style(lo)
+    context = ((_iid_style(lo) * 5 + iid_nets) * 4 + density) * 2
     his, los, buckets = [], [], []
     for level in range(4):
         for d in range(1, max_step + 1):
             for sign in (1, -1):
                 moved = subnet + sign * d * 16**level
                 ok = (moved >= 0) & (moved <= 0xFFFF)
+                inside = (moved > low_sub) & (moved < high_sub)
                 his.append(base[ok] | moved[ok].astype(np.uint64))
                 los.append(lo[ok])
-                buckets.append(style[ok] * 64 + level * 16 + min(d - 1, 3) * 4 + density[ok])
+                buckets.append(((context + inside)[ok] * 4 + level) * 4 + min(d - 1, 3))
     if not his:
         return _empty()
     return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
