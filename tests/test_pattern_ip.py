@@ -35,7 +35,8 @@ def test_eui64_neighbours_keep_the_ff_fe_marker(host):
     seeds = packed(*(f"2001:db8:0:1:211:22ff:fe33:44{i:02x}" for i in range(0, 40, 2)))
     got = _first(host, seeds, 30)
     assert all(":211:22ff:fe33:" in a for a in got)
-    assert "2001:db8:0:1:211:22ff:fe33:4401" in got
+    # the run of even identifiers continues at both ends first
+    assert {"2001:db8:0:1:211:22ff:fe33:4428", "2001:db8:0:1:211:22ff:fe33:43fe"} <= set(got[:3])
 
 
 def test_an_identifier_shared_across_subnets_is_tried_where_it_is_missing(host):

@@ -39,6 +39,10 @@ NO_SEED = np.uint64(2**64 - 1)
 BATCH = 65_536
 #: A /64 keeps its full weight for this many candidates before ``spread`` discounts it.
 SPREAD_FROM = 1000
+#: rounds=0 calibrates until this many held-out seeds are measured, within these bounds; small
+#: seed sets need many rounds before their rare buckets see a hit.
+AUTO_HELD_OUT = 40_000
+AUTO_ROUNDS = (5, 50)
 #: Neighbour rings past ``radius`` tried once the ranked candidates are used up.
 MAX_TAIL_RINGS = 1 << 16
 
@@ -78,6 +82,15 @@ SPEC = TgaSpec(
             "(0: pure hit rate)",
             minimum=0.0,
             at_generate=True,
+        ),
+        Param(
+            "rounds",
+            "int",
+            0,
+            "calibration rounds, each holding out a fresh random share; more measure rare buckets better "
+            f"but train longer (0: enough to measure {AUTO_HELD_OUT:,} held-out seeds, {AUTO_ROUNDS[0]} to "
+            f"{AUTO_ROUNDS[1]} rounds)",
+            minimum=0,
         ),
         Param(
             "holdout",
@@ -154,11 +167,9 @@ def _neighbours(hi: np.ndarray, lo: np.ndarray, radius: int) -> tuple[np.ndarray
     the open space past the last one."""
     order = np.lexsort((lo, hi))
     hi, lo = hi[order], lo[order]
-    same_next = np.r_[hi[1:] == hi[:-1], False]
-    gap_up = np.full(len(lo), NO_SEED, dtype=np.uint64)
-    gap_up[same_next] = lo[1:][same_next[:-1]] - lo[:-1][same_next[:-1]]
-    gap_down = np.full(len(lo), NO_SEED, dtype=np.uint64)
-    gap_down[1:][same_next[:-1]] = gap_up[:-1][same_next[:-1]]
+    gaps = np.where(hi[1:] == hi[:-1], lo[1:] - lo[:-1], NO_SEED)
+    gap_up = np.r_[gaps, NO_SEED].astype(np.uint64)
+    gap_down = np.r_[NO_SEED, gaps].astype(np.uint64)
     density = _log2_bucket(_group_sizes(hi), 7)  # seeds in the /64: 1, 2-3, 4-7, ... 128+
     context = (_iid_style(lo) * 8 + density) * 2
     his, los, buckets = [], [], []
@@ -171,7 +182,7 @@ def _neighbours(hi: np.ndarray, lo: np.ndarray, radius: int) -> tuple[np.ndarray
         los.append(lo[up] + step)
         buckets.append(((context[up] + 1) * 7 + near) * GAP_BUCKETS + far)
         # stepping down only where the seed below could not reach
-        down = (lo >= step) & (gap_down > step) & ((gap_down == NO_SEED) | (gap_down - step > np.uint64(radius)))
+        down = (lo >= step) & (gap_down > step) & (gap_down - step > np.uint64(radius))
         far = _gap_bucket(gap_down[down] - step)
         his.append(hi[down])
         los.append(lo[down] - step)
@@ -298,6 +309,9 @@ def _subnet_steps(hi: np.ndarray, lo: np.ndarray, max_step: int) -> tuple[np.nda
 
 def _candidates(seeds: np.ndarray, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All candidates of all families: (addresses, family index, bucket), seeds excluded."""
+    if len(seeds) == 0:  # a calibration round on a tiny set can hold out every seed
+        none = np.empty(0, dtype=np.int64)
+        return np.empty((0, 16), dtype=np.uint8), none, none
     hi, lo = _split(seeds)
     parts = (
         _neighbours(hi, lo, params["radius"]),
@@ -322,35 +336,68 @@ def train_tga(
     if tga_type != SPEC.name:
         return None
     rng = run.rng()
-    held = rng.random(len(seeds)) < params["holdout"]
-    known, hidden = seeds[~held], seeds[held]
-    addresses, family, bucket = _candidates(known, params)
-    hits = AddressSet(hidden).contains(addresses)
-    slot = family * BUCKETS + bucket
-    tried = np.bincount(slot, minlength=len(FAMILIES) * BUCKETS).astype(np.float64)
-    found = np.bincount(slot, weights=hits, minlength=len(FAMILIES) * BUCKETS)
-    run.report(
-        f"pattern_ip: calibrated on {len(known):,} seeds: {len(addresses):,} candidates found "
-        f"{len(distinct(addresses[hits])):,} of {len(hidden):,} held-out seeds"
+    size = len(FAMILIES) * BUCKETS
+    tried, found = np.zeros(size), np.zeros(size)
+    candidates = hit_count = held_out = 0
+    rounds = params["rounds"] or int(
+        np.clip(np.ceil(AUTO_HELD_OUT / max(len(seeds) * params["holdout"], 1)), *AUTO_ROUNDS)
     )
+    for _ in range(rounds):
+        held = rng.random(len(seeds)) < params["holdout"]
+        known, hidden = seeds[~held], seeds[held]
+        addresses, family, bucket = _candidates(known, params)
+        hits = AddressSet(hidden).contains(addresses)
+        slot = family * BUCKETS + bucket
+        tried += np.bincount(slot, minlength=size)
+        found += np.bincount(slot, weights=hits, minlength=size)
+        candidates += len(addresses)
+        hit_count += int(hits.sum())
+        held_out += len(hidden)
+        run.report(
+            f"pattern_ip: calibrated on {len(known):,} seeds: {len(addresses):,} candidates found "
+            f"{len(distinct(addresses[hits])):,} of {len(hidden):,} held-out seeds"
+        )
     return TrainedModel(
         arrays={
             "tried": tried.reshape(len(FAMILIES), BUCKETS),
             "found": found.reshape(len(FAMILIES), BUCKETS),
         },
         info={
-            "calibration_candidates": len(addresses),
-            "calibration_hits": int(hits.sum()),
-            "held_out": len(hidden),
+            "calibration_candidates": candidates,
+            "calibration_hits": hit_count,
+            "held_out": held_out,
+            "rounds": rounds,
         },
     )
 
 
+def _coarse(family: int, bucket: np.ndarray) -> np.ndarray:
+    """The one feature of each family's buckets that matters most (distance for steps, how
+    common the identifier is for the others); thin buckets borrow their rate from it."""
+    if FAMILIES[family] == "neighbour":
+        return (bucket // GAP_BUCKETS) % 7
+    if FAMILIES[family] == "subnet_step":
+        return bucket % 16
+    if FAMILIES[family] == "shared_iid":
+        return (bucket // 8) % 8
+    return bucket // 8  # new_subnet
+
+
 def _rates(tried: np.ndarray, found: np.ndarray) -> np.ndarray:
-    """Hit rate per (family, bucket), shrunk towards the family's rate where data is thin."""
-    family_rate = found.sum(axis=1, keepdims=True) / np.maximum(tried.sum(axis=1, keepdims=True), 1)
+    """Hit rate per (family, bucket). Where a bucket saw little data its rate is shrunk
+    towards its coarse group's, and a thin group's towards the family's."""
     prior = 20.0
-    return (found + prior * family_rate) / (tried + prior)
+    rates = np.empty_like(tried)
+    bucket = np.arange(tried.shape[1])
+    for family in range(len(FAMILIES)):
+        t, f = tried[family], found[family]
+        family_rate = f.sum() / max(t.sum(), 1.0)
+        group = _coarse(family, bucket)
+        group_tried = np.bincount(group, weights=t)[group]
+        group_found = np.bincount(group, weights=f)[group]
+        group_rate = (group_found + prior * family_rate) / (group_tried + prior)
+        rates[family] = (f + prior * group_rate) / (t + prior)
+    return rates
 
 
 @hookimpl
