@@ -16,7 +16,8 @@ address):
 How to rank a neighbour against a shared identifier? The model measures it: training holds
 out a share of the seeds, expands the rest, and records for every family and bucket
 (distance, density of the /64, how often an identifier recurs, ...) the share of candidates
-that were held-out seeds. At generate time every candidate is scored with its bucket's
+that were held-out seeds, over several rounds with fresh hold-outs (small seed sets need
+many before rare buckets see a hit). At generate time every candidate is scored with its bucket's
 measured rate and emitted best first, so any budget prefix is the best the model has.
 Ideas from the literature: seed neighbourhoods (6Tree, 6Scan), nybble patterns (Entropy/IP,
 6Gen, 6Graph); the calibration by an internal hold-out is ours.
