@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,12 +60,19 @@ def train(
     seed: int | None = None,
     host: PluginHost | None = None,
     report: Callable[[str], None] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> ModelFile:
     """Train a model of ``tga_type`` on ``seeds`` (an ``(n, 16) uint8`` array or a SeedSet).
 
     ``params`` maps parameter names to values or strings, as ``--param`` gives them.
-    Returns the model in memory; :func:`save_model` writes it.
+    Returns the model in memory; :func:`save_model` writes it. A TGA that trains for long
+    keeps its progress in ``checkpoint`` (if given) and, with ``resume``, continues from it.
     """
+    if resume and (checkpoint is None or not Path(checkpoint).is_file()):
+        raise TgahostError(
+            f"nothing to resume: no checkpoint at {checkpoint}; train without --resume to start afresh"
+        )
     host = host or get_host()
     spec, info = host.resolve(tga_type)
     resolved = spec.resolve_params(params or {})
@@ -75,7 +83,12 @@ def train(
     if len(array) < MIN_SEEDS:
         raise TgahostError(f"{len(array)} distinct seed(s); a TGA needs at least {MIN_SEEDS}")
     array.setflags(write=False)
-    run = RunContext(seed=new_seed() if seed is None else seed, report=report or _noop)
+    run = RunContext(
+        seed=new_seed() if seed is None else seed,
+        report=report or _noop,
+        checkpoint=Path(checkpoint) if checkpoint is not None else None,
+        resume=resume,
+    )
     started = time.perf_counter()
     trained = host.hook_for("train_tga", info)(tga_type=tga_type, seeds=array, params=resolved, run=run)
     if trained is None:

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -138,6 +139,10 @@ def list_command(as_json: bool) -> None:
                 click.echo(f"      {p.name}={p.default!r} ({p.type}{extra}{when}): {p.help}")
 
 
+#: Where `train` lets a TGA keep its progress, beside the model file.
+CHECKPOINT_SUFFIX = ".ckpt"
+
+
 @main.command()
 @click.option("--tga-type", required=True, help="The TGA to train, e.g. lstm_ip or random_ip.")
 @click.option(
@@ -149,6 +154,11 @@ def list_command(as_json: bool) -> None:
 @click.option(
     "--skip-invalid", is_flag=True, help="Skip lines that are not IPv6 addresses instead of failing."
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted training from its checkpoint (OUTPUT_FILE.ckpt); same seeds and params.",
+)
 def train(
     tga_type: str,
     input_file: str,
@@ -156,8 +166,16 @@ def train(
     params: tuple[str, ...],
     seed: int | None,
     skip_invalid: bool,
+    resume: bool,
 ) -> None:
-    """Train a TGA on seed addresses and write its model file."""
+    """Train a TGA on seed addresses and write its model file.
+
+    TGAs that train for long (lstm_ip) keep their progress in OUTPUT_FILE.ckpt while they
+    run; after a Ctrl-C or a crash, the same command with --resume carries on from there.
+    """
+    checkpoint = Path(str(output_file) + CHECKPOINT_SUFFIX)
+    if resume and not checkpoint.is_file():
+        raise TgahostError(f"nothing to resume: no checkpoint at {checkpoint}; train without --resume")
     host = get_host()
     host.warn_failures()
     spec, _ = host.resolve(tga_type)
@@ -173,8 +191,23 @@ def train(
         f"{seeds.duplicates:,}",
         f", {seeds.skipped_invalid:,} invalid skipped" if seeds.skipped_invalid else "",
     )
-    model = api.train(tga_type, seeds, params=parsed, seed=seed, host=host, report=log.info)
+    try:
+        model = api.train(
+            tga_type,
+            seeds,
+            params=parsed,
+            seed=seed,
+            host=host,
+            report=log.info,
+            checkpoint=checkpoint,
+            resume=resume,
+        )
+    except KeyboardInterrupt:
+        if checkpoint.is_file():
+            log.warning("progress is kept in %s: run the same command with --resume to continue", checkpoint)
+        raise
     size = api.save_model(model, output_file)
+    checkpoint.unlink(missing_ok=True)
     log.info(
         "wrote %s (%s, %s bytes) in %.1f s", output_file, tga_type, f"{size:,}", time.perf_counter() - started
     )

@@ -12,6 +12,7 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -161,12 +162,19 @@ class RunContext:
     ``seed`` makes a run reproducible (derive every random generator from it); ``count`` is
     the number of candidates the caller wants (a sizing hint: the host stops reading the
     batches once it has enough); ``report`` shows one progress line to the user.
+
+    Training only: ``checkpoint`` is a file where a long training may keep its progress
+    (write it atomically; ``None``: keep none), and ``resume`` asks it to continue from
+    that file, which it should refuse if the file belongs to other seeds or parameters.
+    The host removes the checkpoint once the model file is written.
     """
 
     seed: int
     count: int | None = None
     report: ProgressFn = field(default=lambda line: None)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("tgahost"))
+    checkpoint: Path | None = None
+    resume: bool = False
 
     def rng(self) -> np.random.Generator:
         """A numpy generator seeded from this run's seed."""

@@ -42,6 +42,8 @@ def test_host_finds_the_plugin_through_its_entry_point() -> None:
         "temperature",
         "adaptive_temperature",
         "generate_batch_size",
+        "device",
+        "beam_share",
     }
 
 

@@ -10,12 +10,15 @@ LSTM state carried along the sequence so that every prediction sees the whole pr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +42,12 @@ MIN_REL_IMPROVEMENT = 1e-3
 LOW_NEW_SHARE = 0.10
 TEMPERATURE_STEP = 1.25
 MAX_TEMPERATURE_FACTOR = 8.0
+CHECKPOINT_VERSION = 1
+#: Beam search: rows per forward pass, and children kept per prefix at the least.
+BEAM_CHUNK = 65_536
+BEAM_MIN_CHILDREN = 16
+#: The beam is this much wider than the count asked for (the host may drop some, e.g. --exclude).
+BEAM_SLACK = 1.05
 #: Batches in a row with nothing new before the sampler gives up (at the capped temperature).
 DRY_LIMIT = 50
 
@@ -79,6 +88,8 @@ class Config:
     patience: int
     time_budget: float
     threads: int
+    device: str
+    precision: str
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Config:
@@ -86,6 +97,20 @@ class Config:
         if not 0.0 <= config.val_fraction < 0.5:
             raise TgahostError(f"val_fraction={config.val_fraction:g} must be in [0, 0.5)")
         return config
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; asking for a missing one is an error."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if requested == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (requested == "cuda" and not cuda) or (requested == "mps" and not mps):
+        raise TgahostError(
+            f"lstm_ip: device={requested} but this torch sees no {requested.upper()} device; "
+            "use --param device=cpu (or auto)"
+        )
+    return torch.device(requested)
 
 
 def build(params: Mapping[str, Any]) -> ByteLSTM:
@@ -121,13 +146,15 @@ def _clock(seconds: float) -> str:
 
 def _shifted(batch: torch.Tensor) -> torch.Tensor:
     """Teacher-forcing inputs: the start token, then every byte but the last."""
-    start = torch.full((len(batch), 1), START, dtype=batch.dtype)
+    start = torch.full((len(batch), 1), START, dtype=batch.dtype, device=batch.device)
     return torch.cat([start, batch[:, :-1]], dim=1)
 
 
 def _loss(model: ByteLSTM, batch: torch.Tensor) -> torch.Tensor:
-    logits, _ = model(_shifted(batch))
-    return F.cross_entropy(logits.reshape(-1, VOCAB), batch.reshape(-1))
+    # bfloat16 matrix products on a GPU (mixed precision); the loss itself stays float32
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=batch.device.type == "cuda"):
+        logits, _ = model(_shifted(batch))
+    return F.cross_entropy(logits.float().reshape(-1, VOCAB), batch.reshape(-1))
 
 
 @torch.no_grad()
@@ -143,11 +170,54 @@ def _mean_loss(model: ByteLSTM, data: torch.Tensor) -> float:
 
 
 def state_to_arrays(model: ByteLSTM) -> dict[str, np.ndarray]:
-    return {name: t.detach().to(torch.float32).numpy().copy() for name, t in model.state_dict().items()}
+    return {
+        name: t.detach().to("cpu", torch.float32).numpy().copy() for name, t in model.state_dict().items()
+    }
+
+
+#: int8 weights are stored as ``<name>.int8`` with one float32 scale per output row in
+#: ``<name>.scale`` (symmetric, per-row quantisation); float16 keeps the names.
+INT8_SUFFIX, SCALE_SUFFIX = ".int8", ".scale"
+
+
+def compact(arrays: Mapping[str, np.ndarray], precision: str) -> dict[str, np.ndarray]:
+    """The arrays as the model file stores them at ``precision`` (float32, float16 or int8)."""
+    if precision == "float32":
+        return dict(arrays)
+    if precision == "float16":
+        return {name: a.astype(np.float16) for name, a in arrays.items()}
+    out: dict[str, np.ndarray] = {}
+    for name, a in arrays.items():
+        if a.ndim < 2:  # biases are small; quantising them buys nothing
+            out[name] = a
+            continue
+        scale = np.abs(a).max(axis=1, keepdims=True) / 127.0
+        scale[scale == 0] = 1.0
+        out[name + INT8_SUFFIX] = np.clip(np.rint(a / scale), -127, 127).astype(np.int8)
+        out[name + SCALE_SUFFIX] = scale.astype(np.float32)
+    return out
+
+
+def expand(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """float32 weights from a model file's arrays, whatever precision they were stored at."""
+    out = {}
+    for name, a in arrays.items():
+        if name.endswith(SCALE_SUFFIX):
+            continue
+        if name.endswith(INT8_SUFFIX):
+            base = name[: -len(INT8_SUFFIX)]
+            scale = arrays.get(base + SCALE_SUFFIX)
+            if scale is None:
+                raise TgahostError(f"lstm_ip model file has {name} without its scale; train it again")
+            out[base] = a.astype(np.float32) * scale
+        else:
+            out[name] = np.asarray(a, dtype=np.float32)
+    return out
 
 
 def load_arrays(params: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> ByteLSTM:
-    """Rebuild the trained network from a model file's arrays."""
+    """Rebuild the trained network from a model file's arrays (any stored precision)."""
+    arrays = expand(arrays)
     model = build(params)
     expected = model.state_dict()
     problems = sorted(set(expected) ^ set(arrays))
@@ -165,17 +235,23 @@ def load_arrays(params: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> 
 def train(seeds: np.ndarray, params: Mapping[str, Any], run: RunContext) -> TrainedModel:
     """Fit the network to ``seeds`` with early stopping on a held-out share; keep the best weights."""
     config = Config.from_params(params)
-    rng = run.rng()
+    resumed = _load_checkpoint(run, params, seeds) if run.resume else None
+    seed = resumed["seed"] if resumed else run.seed  # the split and the shuffles of the first run
+    rng = np.random.default_rng(seed)
     order = rng.permutation(len(seeds))
     n_val = int(len(seeds) * config.val_fraction)
     data = torch.from_numpy(np.asarray(seeds, dtype=np.int64))
     val = data[order[:n_val]]
     fit = data[order[n_val:]]
     # fork_rng leaves the caller's global torch RNG as it was; weight init draws from it.
+    device = resolve_device(config.device)
     with _threads(config.threads) as threads, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(run.seed)
-        model = build(params)
-        return _fit(model, fit, val, config, rng, run, threads)
+        torch.manual_seed(seed)
+        model = build(params).to(device)
+        saver = _Checkpointer(run.checkpoint, seed, _fingerprint(params, seeds)) if run.checkpoint else None
+        trained = _fit(model, fit.to(device), val.to(device), config, rng, run, threads, saver, resumed)
+    trained.arrays = compact(trained.arrays, config.precision)
+    return trained
 
 
 def _fit(
@@ -186,13 +262,17 @@ def _fit(
     rng: np.random.Generator,
     run: RunContext,
     threads: int,
+    saver: _Checkpointer | None = None,
+    resumed: dict[str, Any] | None = None,
 ) -> TrainedModel:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     steps_per_epoch = math.ceil(len(fit) / config.batch_size)
     budget = config.time_budget or math.inf
     run.report(
         f"lstm_ip: {len(fit):,} training and {len(val):,} validation addresses, "
-        f"{sum(p.numel() for p in model.parameters()):,} weights, {threads} thread(s), "
+        f"{sum(p.numel() for p in model.parameters()):,} weights, "
+        + (f"{threads} thread(s)" if fit.device.type == "cpu" else f"device {fit.device}")
+        + ", "
         f"up to {config.epochs} epochs of {steps_per_epoch} steps"
         + (f", time budget {_clock(budget)}" if budget < math.inf else "")
     )
@@ -208,9 +288,18 @@ def _fit(
     epoch = 0
     train_loss = math.inf
     stopped = "epochs"
+    if resumed:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        best_state, best_loss, best_epoch = resumed["best_state"], resumed["best_loss"], resumed["best_epoch"]
+        epoch, stale, train_loss = resumed["epoch"], resumed["stale"], resumed["train_loss"]
+        rng.bit_generator.state = resumed["numpy_rng"]
+        torch.set_rng_state(resumed["torch_rng"])
+        started -= resumed["elapsed"]  # the time budget covers the whole training
+        run.report(f"lstm_ip: resumed after epoch {epoch} (best so far: epoch {best_epoch})")
     while epoch < config.epochs:
         epoch += 1
-        perm = torch.from_numpy(rng.permutation(len(fit)))
+        perm = torch.from_numpy(rng.permutation(len(fit))).to(fit.device)
         total = 0.0
         seen = 0
         cut_short = False
@@ -253,6 +342,20 @@ def _fit(
         now = time.perf_counter()
         last_report = now
         elapsed = now - started
+        if saver is not None and not cut_short:
+            saver.save(
+                model=model.state_dict(),
+                optimizer=optimizer.state_dict(),
+                best_state=best_state,
+                best_loss=best_loss,
+                best_epoch=best_epoch,
+                epoch=epoch,
+                stale=stale,
+                train_loss=train_loss,
+                numpy_rng=rng.bit_generator.state,
+                torch_rng=torch.get_rng_state(),
+                elapsed=elapsed,
+            )
         per_epoch = elapsed / epoch
         if budget < math.inf and not cut_short:
             fits = epoch + int((budget - elapsed) / per_epoch)
@@ -278,6 +381,7 @@ def _fit(
     if stopped == "time_budget":
         run.report(f"time budget of {_clock(budget)} used up after epoch {epoch}; keeping epoch {best_epoch}")
     info = {
+        "resumed_after_epoch": resumed["epoch"] if resumed else None,
         "epochs_run": epoch,
         "best_epoch": best_epoch,
         "best_val_loss": round(best_loss, 6),
@@ -289,6 +393,61 @@ def _fit(
         "loss_unit": "nats per byte" + ("" if len(val) else " (training loss: no validation share)"),
     }
     return TrainedModel(arrays=state_to_arrays(model), info=info)
+
+
+#: Parameters a resumed training must share with the one that wrote the checkpoint; the
+#: others (epochs, time_budget, patience, threads, device, ...) may change between runs.
+SAME_ON_RESUME = (
+    "hidden_size",
+    "num_layers",
+    "embedding_size",
+    "learning_rate",
+    "batch_size",
+    "val_fraction",
+)
+
+
+def _fingerprint(params: Mapping[str, Any], seeds: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(seeds, dtype=np.uint8).tobytes())
+    digest.update(json.dumps({k: params[k] for k in SAME_ON_RESUME}, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+class _Checkpointer:
+    """Keeps the training state after every epoch in one file, replaced atomically, so a
+    kill at any moment leaves either the previous epoch's file or the new one."""
+
+    def __init__(self, path: Path, seed: int, fingerprint: str) -> None:
+        self.path, self.seed, self.fingerprint = Path(path), seed, fingerprint
+
+    def save(self, **state: Any) -> None:
+        state.update(seed=self.seed, fingerprint=self.fingerprint, version=CHECKPOINT_VERSION)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _load_checkpoint(run: RunContext, params: Mapping[str, Any], seeds: np.ndarray) -> dict[str, Any]:
+    path = run.checkpoint
+    if path is None or not Path(path).is_file():
+        raise TgahostError(f"lstm_ip: nothing to resume, no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a torn or foreign file: say so instead of a traceback
+        raise TgahostError(
+            f"lstm_ip: cannot read checkpoint {path} ({exc}); delete it and train afresh"
+        ) from exc
+    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
+        raise TgahostError(f"lstm_ip: {path} is not a checkpoint of this version; delete it and train afresh")
+    if state["fingerprint"] != _fingerprint(params, seeds):
+        raise TgahostError(
+            f"lstm_ip: checkpoint {path} is from other seeds or other values of "
+            f"{', '.join(SAME_ON_RESUME)}; use the first run's input and params, or delete it"
+        )
+    return state
 
 
 class Sampler:
@@ -303,12 +462,14 @@ class Sampler:
       tanh(x) = 2 * sigmoid(2x) - 1.
     """
 
-    def __init__(self, model: ByteLSTM) -> None:
+    def __init__(self, model: ByteLSTM, device: torch.device | None = None) -> None:
+        self.device = device or torch.device("cpu")
+        model = model.to(self.device)
         with torch.no_grad():
             state = {k: v.detach().to(torch.float32) for k, v in model.state_dict().items()}
             self.hidden = model.lstm.hidden_size
             self.layers = model.lstm.num_layers
-            tokens = torch.arange(VOCAB + 1)
+            tokens = torch.arange(VOCAB + 1, device=self.device)
             self.table = self._gscale(
                 model.embed(tokens) @ state["lstm.weight_ih_l0"].T
                 + state["lstm.bias_ih_l0"]
@@ -344,12 +505,62 @@ class Sampler:
         return torch.addmm(self.b_out, x, self.w_out)
 
     @torch.inference_mode()
+    def most_probable(self, width: int, report=None) -> np.ndarray:
+        """About the ``width`` most probable addresses, most probable first (beam search).
+
+        The prefix tree of the model's distribution is expanded byte by byte, keeping the
+        ``width`` best prefixes by log-probability at each depth, so no work goes into
+        duplicates and the output is ranked. Rows are processed in chunks so that peak
+        memory stays near ``width`` x hidden floats per layer.
+        """
+        dev = self.device
+        h = [torch.zeros(1, self.hidden, device=dev) for _ in range(self.layers)]
+        c = [torch.zeros(1, self.hidden, device=dev) for _ in range(self.layers)]
+        token = torch.full((1,), START, dtype=torch.int64, device=dev)
+        score = torch.zeros(1, device=dev)
+        prefix = torch.empty((1, 0), dtype=torch.uint8, device=dev)
+        for position in range(ADDRESS_BYTES):
+            rows = len(token)
+            # children per prefix: enough for the beam to fill, never more than the bytes
+            per_row = min(VOCAB, max(BEAM_MIN_CHILDREN, -(-width // rows)))
+            child_score = torch.empty((rows, per_row), device=dev)
+            child_byte = torch.empty((rows, per_row), dtype=torch.int64, device=dev)
+            for start in range(0, rows, BEAM_CHUNK):
+                end = min(rows, start + BEAM_CHUNK)
+                hs = [t[start:end] for t in h]
+                cs = [t[start:end] for t in c]
+                logits = self.step(token[start:end], hs, cs)
+                for layer in range(self.layers):
+                    h[layer][start:end] = hs[layer]
+                    c[layer][start:end] = cs[layer]
+                top = torch.log_softmax(logits, dim=-1).topk(per_row, dim=-1)
+                child_score[start:end] = top.values + score[start:end, None]
+                child_byte[start:end] = top.indices
+            flat = child_score.reshape(-1)
+            keep = (
+                flat.topk(min(width, len(flat))).indices
+                if len(flat) > width
+                else flat.argsort(descending=True)
+            )
+            parent = keep // per_row
+            token = child_byte.reshape(-1)[keep]
+            score = flat[keep]
+            h = [t[parent] for t in h]
+            c = [t[parent] for t in c]
+            prefix = torch.cat([prefix[parent], token.to(torch.uint8)[:, None]], dim=1)
+            if report is not None:
+                report(position, len(token))
+        order = score.argsort(descending=True, stable=True)
+        return prefix[order].cpu().numpy()
+
+    @torch.inference_mode()
     def sample(self, size: int, temperature: float, generator: torch.Generator) -> np.ndarray:
         """Draw ``size`` addresses, all sequences of the batch in lockstep."""
-        h = [torch.zeros(size, self.hidden) for _ in range(self.layers)]
-        c = [torch.zeros(size, self.hidden) for _ in range(self.layers)]
-        token = torch.full((size,), START, dtype=torch.int64)
-        out = torch.empty((ADDRESS_BYTES, size), dtype=torch.uint8)
+        dev = self.device
+        h = [torch.zeros(size, self.hidden, device=dev) for _ in range(self.layers)]
+        c = [torch.zeros(size, self.hidden, device=dev) for _ in range(self.layers)]
+        token = torch.full((size,), START, dtype=torch.int64, device=dev)
+        out = torch.empty((ADDRESS_BYTES, size), dtype=torch.uint8, device=dev)
         for position in range(ADDRESS_BYTES):
             logits = self.step(token, h, c)
             if temperature != 1.0:
@@ -357,11 +568,11 @@ class Sampler:
             # Inverse-CDF sampling needs one uniform draw per row; torch.multinomial draws
             # one per row and byte value and took half the sampling time.
             cdf = torch.softmax(logits, dim=-1).cumsum_(dim=-1)
-            draw = torch.rand((size, 1), generator=generator) * cdf[:, -1:]
+            draw = torch.rand((size, 1), generator=generator, device=dev) * cdf[:, -1:]
             # right=True never lands on a zero-probability byte (its cdf step is flat).
             token = torch.searchsorted(cdf, draw, right=True).clamp_(max=VOCAB - 1)[:, 0]
             out[position] = token
-        return out.T.contiguous().numpy()
+        return out.T.contiguous().cpu().numpy()
 
 
 def sample_batches(
@@ -372,20 +583,39 @@ def sample_batches(
 ) -> Iterator[np.ndarray]:
     """Endless stream of batches of addresses new to this run (and not seeds).
 
-    Filtering here as well as in the host is what lets the sampler notice that it is
-    repeating itself and widen the distribution before the host gives up on it.
+    A ``beam_share`` of each batch comes from a beam search, the model's most probable
+    addresses in order, which reach structure that sampling rarely draws; the rest is
+    sampled, which follows where the seeds are dense. Filtering here as well as in the host
+    is what lets the sampler notice that it is repeating itself and widen the distribution
+    before the host gives up on it.
     """
     temperature = float(params["temperature"])
     adaptive = bool(params["adaptive_temperature"])
     batch_size = int(params["generate_batch_size"])
+    device = resolve_device(str(params["device"]))
     if run.count:
         # A small request need not pay for a full batch; a little slack covers repeats.
         batch_size = min(batch_size, max(1024, int(run.count * 1.25)))
     ceiling = temperature * MAX_TEMPERATURE_FACTOR
     seen = AddressSet(seeds)
+    with _threads(int(params["threads"])):
+        sampler = Sampler(load_arrays(params, arrays), device)
+    share = float(params["beam_share"])
+    ranked = np.empty((0, ADDRESS_BYTES), dtype=np.uint8)
+    if share > 0:
+        # the seeds are among the most probable addresses; the beam must hold them as well
+        width = int((run.count or batch_size) * share * BEAM_SLACK) + len(seeds)
+        started = time.perf_counter()
+        with _threads(int(params["threads"])):
+            ranked = sampler.most_probable(width)
+        run.log.info("lstm_ip: beam of %d in %.1f s", width, time.perf_counter() - started)
+        ranked = ranked[~seen.contains(ranked)]
+    if share >= 1:
+        seen.add_new(ranked)
+        for start in range(0, len(ranked), BEAM_CHUNK):
+            yield ranked[start : start + BEAM_CHUNK]
+    generator = torch.Generator(device=device).manual_seed(run.seed)
     dry = 0
-    sampler = Sampler(load_arrays(params, arrays))
-    generator = torch.Generator().manual_seed(run.seed)
     while True:
         # The thread setting is scoped to each batch, not the generator's life: the caller
         # runs its own code (and maybe its own torch) while this generator is suspended.
@@ -407,4 +637,10 @@ def sample_batches(
                 return
             continue
         dry = 0
+        if len(ranked) and share < 1:
+            # beam addresses in proportion, most probable first, none the samples already gave
+            take = int(np.ceil(len(fresh) * share / (1 - share)))
+            head, ranked = ranked[:take], ranked[take:]
+            head = head[seen.add_new(head)]
+            fresh = np.concatenate([head, fresh])
         yield fresh

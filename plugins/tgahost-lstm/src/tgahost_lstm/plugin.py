@@ -58,6 +58,31 @@ PARAMS = (
     ),
     Param("threads", "int", 0, "CPU threads for torch (0: every core available)", minimum=0),
     Param(
+        "device",
+        "str",
+        "auto",
+        "where torch runs: auto picks a GPU when there is one (bfloat16 mixed precision on CUDA)",
+        choices=("auto", "cpu", "cuda", "mps"),
+        at_generate=True,
+    ),
+    Param(
+        "precision",
+        "str",
+        "float32",
+        "how the model file stores the weights: float16 halves it, int8 quarters it",
+        choices=("float32", "float16", "int8"),
+    ),
+    Param(
+        "beam_share",
+        "float",
+        0.1,
+        "share of the candidates taken, interleaved with the samples, from a beam search for the "
+        "model's most probable addresses (0: sample only, 1: beam only)",
+        at_generate=True,
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Param(
         "temperature",
         "float",
         1.0,
