@@ -1,4 +1,4 @@
-"""Beam decoding, devices and compact model files."""
+"""Seed completions, beam decoding, devices and compact model files."""
 
 from __future__ import annotations
 
@@ -20,6 +20,54 @@ def _log_probs(net: model.ByteLSTM, addresses: np.ndarray) -> np.ndarray:
     return per_byte.sum(dim=1).numpy()
 
 
+@pytest.mark.parametrize("prefix_weight", [1.0, 0.0])
+def test_completions_keep_a_seed_prefix_and_come_best_first(
+    structured_model, structured, prefix_weight
+) -> None:
+    net = model.load_arrays(structured_model.params, structured_model.arrays)
+    out = model.Sampler(net).completions(structured, keep=4000, prefix_weight=prefix_weight)
+    assert len(out) == 4000 and len(np.unique(out, axis=0)) == 4000
+    stems = {bytes(row[:14]) for row in structured}
+    assert all(bytes(row[:14]) in stems for row in out)
+    # the score is log p(ending | prefix) plus prefix_weight x log p(prefix), recomputed
+    # here with the plain network rather than the sampler's unrolled arithmetic
+    seqs = torch.from_numpy(out.astype(np.int64))
+    with torch.no_grad():
+        logits, _ = net(model._shifted(seqs))
+        per_byte = torch.log_softmax(logits, dim=-1).gather(2, seqs[..., None])[..., 0].numpy()
+    scores = prefix_weight * per_byte[:, :14].sum(axis=1) + per_byte[:, 14:].sum(axis=1)
+    assert np.all(np.diff(scores) <= 1e-4), "completions are not best first"
+
+
+def test_every_last_byte_after_a_seeds_own_15th_byte(structured_model, structured) -> None:
+    net = model.load_arrays(structured_model.params, structured_model.arrays)
+    seed = structured[5:6]
+    out = model.Sampler(net).completions(seed, keep=100_000, prefix_weight=0.5, width=16)
+    assert np.all(out[:, :14] == seed[0, :14])
+    own = out[out[:, 14] == seed[0, 14]]
+    assert sorted(own[:, 15]) == list(range(256))
+    # plus the model's 16 best last bytes after each of its other top-16 15th bytes
+    assert len(out) - len(own) in (15 * 16, 16 * 16)
+    assert len(np.unique(out, axis=0)) == len(out)
+
+
+def test_completions_lead_the_stream_and_mix_by_share(structured_model, structured) -> None:
+    stems = {bytes(row[:14]) for row in structured}
+    only = np.concatenate(
+        list(tgahost.generate(structured_model, count=3000, seed=1, params={"completion_share": 1.0}))
+    )
+    assert len(only) == 3000 and len(np.unique(only, axis=0)) == 3000
+    assert not tgahost.AddressSet(structured).contains(only).any()
+    assert all(bytes(row[:14]) in stems for row in only)
+    half = np.concatenate(
+        list(tgahost.generate(structured_model, count=2000, seed=1, params={"completion_share": 0.5}))
+    )
+    # about half are the best completions; samples may draw a few more of them
+    completed = tgahost.AddressSet(only).contains(half).mean()
+    assert 0.45 <= completed <= 0.8, completed
+    assert tgahost.AddressSet(half).contains(only[:800]).all()
+
+
 def test_beam_is_ranked_and_beats_any_sample(structured_model) -> None:
     net = model.load_arrays(structured_model.params, structured_model.arrays)
     sampler = model.Sampler(net)
@@ -34,7 +82,11 @@ def test_beam_is_ranked_and_beats_any_sample(structured_model) -> None:
 
 def test_beam_candidates_are_new_exact_and_on_the_pattern(structured_model, structured) -> None:
     out = np.concatenate(
-        list(tgahost.generate(structured_model, count=2000, seed=1, params={"beam_share": 1.0}))
+        list(
+            tgahost.generate(
+                structured_model, count=2000, seed=1, params={"beam_share": 1.0, "completion_share": 0.0}
+            )
+        )
     )
     assert len(out) == 2000 and len(np.unique(out, axis=0)) == 2000
     assert not tgahost.AddressSet(structured).contains(out).any()
@@ -44,14 +96,26 @@ def test_beam_candidates_are_new_exact_and_on_the_pattern(structured_model, stru
 
 def test_sampling_is_still_there(structured_model) -> None:
     beam = np.concatenate(
-        list(tgahost.generate(structured_model, count=500, seed=1, params={"beam_share": 1.0}))
+        list(
+            tgahost.generate(
+                structured_model, count=500, seed=1, params={"beam_share": 1.0, "completion_share": 0.0}
+            )
+        )
     )
     drawn = np.concatenate(
-        list(tgahost.generate(structured_model, count=500, seed=1, params={"beam_share": 0.0}))
+        list(
+            tgahost.generate(
+                structured_model, count=500, seed=1, params={"beam_share": 0.0, "completion_share": 0.0}
+            )
+        )
     )
     assert not np.array_equal(beam, drawn)
     mixed = np.concatenate(
-        list(tgahost.generate(structured_model, count=2000, seed=1, params={"beam_share": 0.25}))
+        list(
+            tgahost.generate(
+                structured_model, count=2000, seed=1, params={"beam_share": 0.25, "completion_share": 0.0}
+            )
+        )
     )
     from_beam = tgahost.AddressSet(beam).contains(mixed[:500]).mean()
     assert 0.1 <= from_beam <= 0.6, from_beam  # about a quarter, interleaved from the start

@@ -56,8 +56,8 @@ def test_same_seed_same_output(structured, tiny) -> None:
     for name in first.arrays:
         np.testing.assert_array_equal(first.arrays[name], second.arrays[name])
     np.testing.assert_array_equal(_first_batches(first, 3000, seed=4), _first_batches(second, 3000, seed=4))
-    # the beam is the model's ranking, the same for every seed; sampling follows the seed
-    sampled = [_first_batches(first, 3000, seed=s, beam_share=0.0) for s in (4, 5)]
+    # completions and the beam are the model's ranking, the same for every seed; sampling follows the seed
+    sampled = [_first_batches(first, 3000, seed=s, beam_share=0.0, completion_share=0.0) for s in (4, 5)]
     assert not np.array_equal(*sampled)
 
 
@@ -129,4 +129,11 @@ def test_peaked_model_keeps_producing_new_addresses(structured_model) -> None:
 
 def test_fixed_cold_temperature_runs_dry_and_says_so(structured_model) -> None:
     with pytest.raises(tgahost.ShortfallError):
-        _first_batches(structured_model, 5000, temperature=0.01, adaptive_temperature=False, beam_share=0.0)
+        _first_batches(
+            structured_model,
+            5000,
+            temperature=0.01,
+            adaptive_temperature=False,
+            beam_share=0.0,
+            completion_share=0.0,
+        )

@@ -44,6 +44,8 @@ def test_host_finds_the_plugin_through_its_entry_point() -> None:
         "generate_batch_size",
         "device",
         "beam_share",
+        "completion_share",
+        "prefix_weight",
     }
 
 

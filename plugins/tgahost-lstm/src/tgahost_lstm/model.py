@@ -48,6 +48,11 @@ BEAM_CHUNK = 65_536
 BEAM_MIN_CHILDREN = 16
 #: The beam is this much wider than the count asked for (the host may drop some, e.g. --exclude).
 BEAM_SLACK = 1.05
+#: Seed completions: model's choices per byte, and prefixes read per forward pass (x width).
+COMPLETION_WIDTH = 16
+COMPLETION_CHUNK = 65_536
+#: Completions ranked when the caller asks for an endless stream (no count).
+COMPLETION_POOL = 4_000_000
 #: Batches in a row with nothing new before the sampler gives up (at the capped temperature).
 DRY_LIMIT = 50
 
@@ -554,6 +559,75 @@ class Sampler:
         return prefix[order].cpu().numpy()
 
     @torch.inference_mode()
+    def completions(
+        self, seeds: np.ndarray, keep: int, prefix_weight: float, width: int = COMPLETION_WIDTH
+    ) -> np.ndarray:
+        """The ``keep`` best new endings of the seeds' last two bytes, best first.
+
+        Every distinct 14-byte seed prefix is read once; its endings are the model's
+        ``width`` most likely 15th bytes, each with its ``width`` most likely last bytes, and
+        every last byte after a 15th byte a seed has there (the neighbours of a seed). An
+        ending scores ``prefix_weight`` x log p(prefix) + log p(ending | prefix): 1 ranks by
+        the model's full probability, which crowds the budget into the densest prefixes;
+        lower values spread it over more of the seeds. Peak memory is ``keep`` candidates
+        plus one chunk of prefixes, whatever the number of seeds.
+        """
+        dev = self.device
+        stem = ADDRESS_BYTES - 2
+        seeds = np.ascontiguousarray(seeds, dtype=np.uint8)
+        prefixes, inverse = np.unique(seeds[:, :stem], axis=0, return_inverse=True)
+        # (prefix, 15th byte) pairs the seeds hold: all 256 last bytes are scored after them
+        own = np.unique(inverse.reshape(-1).astype(np.int64) * VOCAB + seeds[:, stem])
+        own_start = np.searchsorted(own // VOCAB, np.arange(len(prefixes) + 1))
+        best_score = torch.empty(0, device=dev)
+        best_code = torch.empty(0, dtype=torch.int64, device=dev)
+        chunk = max(1, COMPLETION_CHUNK // (width + 1))
+        for start in range(0, len(prefixes), chunk):
+            end = min(len(prefixes), start + chunk)
+            rows = end - start
+            tokens = torch.from_numpy(prefixes[start:end].astype(np.int64)).to(dev)
+            h = [torch.zeros(rows, self.hidden, device=dev) for _ in range(self.layers)]
+            c = [torch.zeros(rows, self.hidden, device=dev) for _ in range(self.layers)]
+            token = torch.full((rows,), START, dtype=torch.int64, device=dev)
+            prefix_logp = torch.zeros(rows, device=dev)
+            for position in range(stem):
+                logp = torch.log_softmax(self.step(token, h, c), dim=-1)
+                token = tokens[:, position]
+                prefix_logp += logp.gather(1, token[:, None])[:, 0]
+            logp15 = torch.log_softmax(self.step(token, h, c), dim=-1)
+            # children: the model's top 15th bytes, and the seeds' own (marked, kept whole)
+            top = logp15.topk(width, dim=1).indices
+            mine = torch.from_numpy(own[own_start[start] : own_start[end]]).to(dev) - start * VOCAB
+            modelled = (torch.arange(rows, device=dev)[:, None] * VOCAB + top).reshape(-1)
+            # ``mine`` goes in twice, so a count above one marks a seed's own 15th byte
+            keys, counts = torch.cat([modelled, mine, mine]).unique(return_counts=True)
+            is_own = counts > 1
+            parent, byte15 = keys // VOCAB, keys % VOCAB
+            hs = [t[parent] for t in h]
+            cs = [t[parent] for t in c]
+            logp16 = torch.log_softmax(self.step(byte15, hs, cs), dim=-1)
+            base = prefix_weight * prefix_logp[parent] + logp15[parent, byte15]
+            scores, codes = [best_score], [best_code]
+            for subset, wide in ((is_own, VOCAB), (~is_own, width)):
+                if not bool(subset.any()):
+                    continue
+                top16 = logp16[subset].topk(wide, dim=1)
+                scores.append((base[subset, None] + top16.values).reshape(-1))
+                key = (parent[subset] + start) * VOCAB + byte15[subset]
+                codes.append((key[:, None] * VOCAB + top16.indices).reshape(-1))
+            best_score, best_code = torch.cat(scores), torch.cat(codes)
+            if len(best_score) > keep:
+                kept = best_score.topk(keep).indices
+                best_score, best_code = best_score[kept], best_code[kept]
+        order = best_score.argsort(descending=True, stable=True)
+        code = best_code[order].cpu().numpy()
+        out = np.empty((len(code), ADDRESS_BYTES), dtype=np.uint8)
+        out[:, :stem] = prefixes[code // (VOCAB * VOCAB)]
+        out[:, stem] = (code // VOCAB) % VOCAB
+        out[:, stem + 1] = code % VOCAB
+        return out
+
+    @torch.inference_mode()
     def sample(self, size: int, temperature: float, generator: torch.Generator) -> np.ndarray:
         """Draw ``size`` addresses, all sequences of the batch in lockstep."""
         dev = self.device
@@ -583,46 +657,106 @@ def sample_batches(
 ) -> Iterator[np.ndarray]:
     """Endless stream of batches of addresses new to this run (and not seeds).
 
-    A ``beam_share`` of each batch comes from a beam search, the model's most probable
-    addresses in order, which reach structure that sampling rarely draws; the rest is
-    sampled, which follows where the seeds are dense. Filtering here as well as in the host
-    is what lets the sampler notice that it is repeating itself and widen the distribution
-    before the host gives up on it.
+    Three sources, each ranked or drawn by the model, are interleaved by share: endings of
+    the seeds' last two bytes (``completion_share``), the model's most probable addresses
+    from a beam search (``beam_share`` of the rest) and samples. Filtering here as well as
+    in the host is what lets the sampler notice that it is repeating itself and widen the
+    distribution before the host gives up on it.
     """
+    device = resolve_device(str(params["device"]))
+    threads = int(params["threads"])
+    with _threads(threads):
+        sampler = Sampler(load_arrays(params, arrays), device)
+    seen = AddressSet(seeds)
+    share = float(params["completion_share"])
+    explore = _explore(sampler, params, seeds, seen, run, 1.0 - share)
+    if share <= 0:
+        yield from explore
+        return
+    # the seeds' own endings are among the best; the pool must hold them as well
+    keep = int((run.count or COMPLETION_POOL) * share * BEAM_SLACK) + len(seeds)
+    started = time.perf_counter()
+    with _threads(threads):
+        ranked = sampler.completions(seeds, keep, float(params["prefix_weight"]))
+    ranked = ranked[~seen.contains(ranked)]
+    run.log.info("lstm_ip: %d seed completions in %.1f s", len(ranked), time.perf_counter() - started)
+    yield from _interleave(ranked, explore, share, seen)
+
+
+def _interleave(
+    ranked: np.ndarray, other: Iterator[np.ndarray], share: float, seen: AddressSet
+) -> Iterator[np.ndarray]:
+    """``ranked`` in order, as ``share`` of the output, between the batches of ``other``.
+
+    ``other`` marks what it yields in ``seen``; ranked rows it already gave are skipped.
+    Once ``ranked`` runs out, ``other`` continues alone.
+    """
+    if share >= 1:
+        for start in range(0, len(ranked), BEAM_CHUNK):
+            head = ranked[start : start + BEAM_CHUNK]
+            yield head[seen.add_new(head)]
+        yield from other
+        return
+    for batch in other:
+        if len(ranked):
+            take = int(np.ceil(len(batch) * share / (1 - share)))
+            head, ranked = ranked[:take], ranked[take:]
+            batch = np.concatenate([head[seen.add_new(head)], batch])
+        yield batch
+    if len(ranked):  # ``other`` ran dry first
+        yield ranked[seen.add_new(ranked)]
+
+
+def _explore(
+    sampler: Sampler,
+    params: Mapping[str, Any],
+    seeds: np.ndarray,
+    seen: AddressSet,
+    run: RunContext,
+    share_of_output: float,
+) -> Iterator[np.ndarray]:
+    """The beam search's most probable addresses interleaved with samples, marked in ``seen``."""
     temperature = float(params["temperature"])
     adaptive = bool(params["adaptive_temperature"])
     batch_size = int(params["generate_batch_size"])
-    device = resolve_device(str(params["device"]))
-    if run.count:
+    threads = int(params["threads"])
+    wanted = int(run.count * share_of_output) if run.count else 0
+    if wanted:
         # A small request need not pay for a full batch; a little slack covers repeats.
-        batch_size = min(batch_size, max(1024, int(run.count * 1.25)))
-    ceiling = temperature * MAX_TEMPERATURE_FACTOR
-    seen = AddressSet(seeds)
-    with _threads(int(params["threads"])):
-        sampler = Sampler(load_arrays(params, arrays), device)
+        batch_size = min(batch_size, max(1024, int(wanted * 1.25)))
     share = float(params["beam_share"])
     ranked = np.empty((0, ADDRESS_BYTES), dtype=np.uint8)
     if share > 0:
         # the seeds are among the most probable addresses; the beam must hold them as well
-        width = int((run.count or batch_size) * share * BEAM_SLACK) + len(seeds)
+        width = int((wanted or batch_size) * share * BEAM_SLACK) + len(seeds)
         started = time.perf_counter()
-        with _threads(int(params["threads"])):
+        with _threads(threads):
             ranked = sampler.most_probable(width)
         run.log.info("lstm_ip: beam of %d in %.1f s", width, time.perf_counter() - started)
         ranked = ranked[~seen.contains(ranked)]
-    if share >= 1:
-        seen.add_new(ranked)
-        for start in range(0, len(ranked), BEAM_CHUNK):
-            yield ranked[start : start + BEAM_CHUNK]
-    generator = torch.Generator(device=device).manual_seed(run.seed)
+    samples = _samples(sampler, temperature, adaptive, batch_size, threads, seen, run)
+    yield from _interleave(ranked, samples, share, seen)
+
+
+def _samples(
+    sampler: Sampler,
+    temperature: float,
+    adaptive: bool,
+    batch_size: int,
+    threads: int,
+    seen: AddressSet,
+    run: RunContext,
+) -> Iterator[np.ndarray]:
+    """Sampled addresses new to ``seen``; the temperature rises while they keep repeating."""
+    ceiling = temperature * MAX_TEMPERATURE_FACTOR
+    generator = torch.Generator(device=sampler.device).manual_seed(run.seed)
     dry = 0
     while True:
         # The thread setting is scoped to each batch, not the generator's life: the caller
         # runs its own code (and maybe its own torch) while this generator is suspended.
-        with _threads(int(params["threads"])):
+        with _threads(threads):
             batch = sampler.sample(batch_size, temperature, generator)
-        new = seen.add_new(batch)
-        fresh = batch[new]
+        fresh = batch[seen.add_new(batch)]
         if adaptive and len(fresh) < LOW_NEW_SHARE * len(batch) and temperature < ceiling:
             temperature = min(ceiling, temperature * TEMPERATURE_STEP)
             run.log.info(
@@ -637,10 +771,4 @@ def sample_batches(
                 return
             continue
         dry = 0
-        if len(ranked) and share < 1:
-            # beam addresses in proportion, most probable first, none the samples already gave
-            take = int(np.ceil(len(fresh) * share / (1 - share)))
-            head, ranked = ranked[:take], ranked[take:]
-            head = head[seen.add_new(head)]
-            fresh = np.concatenate([head, fresh])
         yield fresh

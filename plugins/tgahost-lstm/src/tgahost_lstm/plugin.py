@@ -1,4 +1,6 @@
-"""``lstm_ip``: a next-byte LSTM over the 16 bytes of an address, sampled autoregressively.
+"""``lstm_ip``: a next-byte LSTM over the 16 bytes of an address.
+
+Candidates complete the seeds' last two bytes, come from a beam search or are sampled.
 
 This module is what the host loads for ``tgahost list`` and ``--help``, so it stays light:
 torch is looked up, not imported, and :mod:`tgahost_lstm.model` is imported only inside
@@ -73,11 +75,31 @@ PARAMS = (
         choices=("float32", "float16", "int8"),
     ),
     Param(
+        "completion_share",
+        "float",
+        0.8,
+        "share of the candidates that rewrite a seed's last two bytes, best first by the model "
+        "(1: only those until they run out, 0: only beam search and sampling)",
+        at_generate=True,
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Param(
+        "prefix_weight",
+        "float",
+        0.7,
+        "how much the probability of a seed's prefix counts when ranking its endings: 1 favours "
+        "the densest prefixes, 0 spreads the candidates evenly over the seeds",
+        at_generate=True,
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Param(
         "beam_share",
         "float",
         0.1,
-        "share of the candidates taken, interleaved with the samples, from a beam search for the "
-        "model's most probable addresses (0: sample only, 1: beam only)",
+        "share of the rest (past completion_share) taken, interleaved with samples, from a beam "
+        "search for the model's most probable addresses (0: sample only, 1: beam only)",
         at_generate=True,
         minimum=0.0,
         maximum=1.0,
@@ -112,7 +134,7 @@ def _spec() -> TgaSpec:
     available = importlib.util.find_spec("torch") is not None
     return TgaSpec(
         name=TGA_TYPE,
-        description="byte-level LSTM language model over addresses, sampled with a temperature",
+        description="byte-level LSTM over addresses: seed completions, beam search and sampling",
         params=PARAMS,
         available=available,
         unavailable_reason=None if available else INSTALL_HINT,
