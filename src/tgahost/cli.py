@@ -528,3 +528,171 @@ def eval_command(
         name = os.path.basename(input_file) if input_file else os.path.basename(test_file or "")
         plot_hits(results, plot_file, f"{name}: held-out hits ({len(test):,} held out)")
         log.info("wrote %s", plot_file)
+
+
+def _parse_grid(values: tuple[str, ...]) -> dict[str, list[str]]:
+    grid: dict[str, list[str]] = {}
+    for item in values:
+        key, sep, listed = item.partition("=")
+        choices = [v.strip() for v in listed.split(",") if v.strip()]
+        if not sep or not key.strip() or not choices:
+            raise TgahostError(f"--grid {item!r}: write it as key=v1,v2,..., e.g. --grid hidden_size=64,128")
+        grid[key.strip()] = choices
+    return grid
+
+
+@main.command()
+@click.option("--tga-type", required=True, help="The TGA whose parameters to search.")
+@click.option("--input-file", required=True, help="Seed addresses; a share is held out to score each trial.")
+@click.option(
+    "--output-file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the best model (its search table goes to OUTPUT_FILE.tune.md).",
+)
+@click.option(
+    "--time-budget",
+    default=1800.0,
+    show_default=True,
+    type=float,
+    help="Seconds to search for; no training run starts that would not fit.",
+)
+@click.option(
+    "--budget",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Candidates each trial generates and is scored on.",
+)
+@click.option(
+    "--grid",
+    "grid_items",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="Values to try for one parameter (repeatable); replaces the TGA's suggestions for it.",
+)
+@param_option
+@click.option(
+    "--metric",
+    type=click.Choice(["hits", "64s"]),
+    default="hits",
+    show_default=True,
+    help="What best means: held-out hits, or distinct /64s with a hit (immune to aliased prefixes).",
+)
+@click.option(
+    "--max-trials", default=0, type=click.IntRange(min=0), help="Stop after this many trials (0: none)."
+)
+@click.option(
+    "--test-fraction", default=0.2, show_default=True, type=float, help="Share held out for scoring."
+)
+@click.option("--split-seed", default=0, show_default=True, type=int, help="Seed of the split's shuffle.")
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed for the search, training and generation."
+)
+@click.option(
+    "--refit/--no-refit",
+    default=True,
+    show_default=True,
+    help="Train the best settings again on every seed (the held-out share included) for the written model.",
+)
+@click.option("--skip-invalid", is_flag=True, help="Skip lines that are not IPv6 addresses.")
+def tune(
+    tga_type: str,
+    input_file: str,
+    output_file: str,
+    time_budget: float,
+    budget: int,
+    grid_items: tuple[str, ...],
+    params: tuple[str, ...],
+    metric: str,
+    max_trials: int,
+    test_fraction: float,
+    split_seed: int,
+    seed: int,
+    refit: bool,
+    skip_invalid: bool,
+) -> None:
+    """Search a TGA's parameters on a held-out share of the seeds; write the best model.
+
+    Prints the table of what was tried (also written to OUTPUT_FILE.tune.md). Ctrl-C
+    stops the search and keeps the best trial so far.
+    """
+    from tgahost import evaluation, tuning
+
+    host = get_host()
+    host.warn_failures()
+    spec, _ = host.resolve(tga_type)
+    grid = _parse_grid(grid_items)
+    fixed = _parse_params(params)
+    spec.resolve_params(fixed)
+    space = tuning.search_space(spec, grid)  # fail on a bad --grid before reading a big file
+    clash = sorted(set(space) & set(fixed))
+    if clash:
+        raise TgahostError(f"{', '.join(clash)} given both as --param and searched; drop one")
+    seeds = read_seeds(input_file, skip_invalid).addresses
+    train, held_out = evaluation.split(seeds, test_fraction, split_seed)
+    log.info(
+        "tuning %s over %s on %s training and %s held-out addresses, %s candidates a trial, %s s budget",
+        tga_type,
+        ", ".join(f"{k} ({len(v)})" for k, v in space.items()),
+        f"{len(train):,}",
+        f"{len(held_out):,}",
+        f"{budget:,}",
+        f"{time_budget:g}",
+    )
+    result = tuning.search(
+        tga_type,
+        train,
+        held_out,
+        budget=budget,
+        time_budget=time_budget,
+        grid=grid,
+        fixed=fixed,
+        metric=metric,
+        seed=seed,
+        max_trials=max_trials,
+        host=host,
+        report=log.info,
+    )
+    best = result.best
+    assert best is not None and result.model is not None  # search raises when no trial ran
+    summary = {
+        "metric": metric,
+        "budget": budget,
+        "trials": len(result.trials),
+        "stopped_by": result.stopped_by,
+        "best": best.params,
+        "best_hits": best.hits,
+        "best_64s": best.hit_64s,
+        "held_out": len(held_out),
+        "refit": refit,
+    }
+    if refit:
+        log.info("training the best settings on all %s seeds", f"{len(seeds):,}")
+        model = api.train(
+            tga_type, seeds, params={**fixed, **best.params}, seed=seed, host=host, report=log.info
+        )
+    else:
+        model = result.model
+        # the winning generate-time settings become the model's own defaults
+        model.metadata["params"] = {**model.params, **best.params}
+    model.metadata.setdefault("info", {})["tune"] = summary
+    table = result.table()
+    click.echo(table)
+    api.save_model(model, output_file)
+    table_file = str(output_file) + ".tune.md"
+    Path(table_file).write_text(
+        f"# tgahost tune {tga_type}: {len(result.trials)} trials on {input_file}\n\n"
+        f"Scored on {len(held_out):,} held-out addresses ({test_fraction:.0%}, split seed {split_seed}), "
+        f"first {budget:,} candidates; best by {metric}; search stopped by {result.stopped_by} "
+        f"after {result.seconds:.0f} s.\n\n{table}\n",
+        encoding="utf-8",
+    )
+    log.info(
+        "best: %s (%s hits in %s /64s); wrote %s and %s",
+        tuning.describe(best.params),
+        f"{best.hits:,}",
+        f"{best.hit_64s:,}",
+        output_file,
+        table_file,
+    )

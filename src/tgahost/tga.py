@@ -43,6 +43,7 @@ class Param:
     ``type`` is one of ``int``, ``float``, ``str``, ``bool``. ``choices`` restricts a
     ``str`` parameter. ``at_generate`` marks parameters that ``generate`` may override
     (sampling temperature, device); all others are fixed when the model is trained.
+    ``tune`` lists the values ``tgahost tune`` tries when the user names none.
     """
 
     name: str
@@ -53,6 +54,7 @@ class Param:
     at_generate: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    tune: tuple[Any, ...] = ()
 
     def convert(self, raw: Any) -> Any:
         """Turn a command-line string (or a Python value) into this parameter's type."""

@@ -53,7 +53,14 @@ SPEC = TgaSpec(
     "hit rate measured on a held-out share of the seeds",
     ranked=True,
     params=(
-        Param("radius", "int", 64, "neighbours: try each seed's identifier +-1 .. +-radius", minimum=0),
+        Param(
+            "radius",
+            "int",
+            64,
+            "neighbours: try each seed's identifier +-1 .. +-radius",
+            minimum=0,
+            tune=(16, 64, 256),
+        ),
         Param(
             "max_iids_per_48",
             "int",
@@ -74,6 +81,7 @@ SPEC = TgaSpec(
             4,
             "nearby subnets: move each seed's subnet by +-1 .. +-this at each of its four nybbles",
             minimum=0,
+            tune=(2, 4, 8),
         ),
         Param(
             "spread",
@@ -83,6 +91,7 @@ SPEC = TgaSpec(
             "(0: pure hit rate)",
             minimum=0.0,
             at_generate=True,
+            tune=(0.0, 0.3, 1.0),
         ),
         Param(
             "rounds",

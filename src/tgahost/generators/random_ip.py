@@ -32,6 +32,7 @@ SPEC = TgaSpec(
             "keep this many leading bits of a random seed, draw the rest: 0 (anywhere), 32, 48 or 64",
             choices=(0, 32, 48, 64),
             at_generate=True,
+            tune=(32, 48, 64),
         ),
         Param(
             "iid",
@@ -41,6 +42,7 @@ SPEC = TgaSpec(
             "of ::1 to ::ff (the low-byte style many servers and routers use)",
             choices=("random", "low"),
             at_generate=True,
+            tune=("random", "low"),
         ),
     ),
 )

@@ -24,16 +24,17 @@ INSTALL_HINT = "needs PyTorch: pip install torch (or pip install tgahost-lstm)"
 # seconds. The seed project's design is hidden_size=512 num_layers=2 embedding_size=0
 # learning_rate=0.001 epochs=100 batch_size=32 (with time_budget=0 to let it run).
 PARAMS = (
-    Param("hidden_size", "int", 128, "LSTM units per layer", minimum=1),
-    Param("num_layers", "int", 1, "stacked LSTM layers", minimum=1),
+    Param("hidden_size", "int", 128, "LSTM units per layer", minimum=1, tune=(64, 128, 256)),
+    Param("num_layers", "int", 1, "stacked LSTM layers", minimum=1, tune=(1, 2)),
     Param(
         "embedding_size",
         "int",
         32,
         "size of the learned byte embedding; 0 feeds one-hot bytes, as the seed design did",
         minimum=0,
+        tune=(16, 32),
     ),
-    Param("learning_rate", "float", 0.005, "Adam learning rate", minimum=1e-7),
+    Param("learning_rate", "float", 0.005, "Adam learning rate", minimum=1e-7, tune=(0.002, 0.005, 0.01)),
     Param("epochs", "int", 40, "most passes over the training addresses", minimum=1),
     Param("batch_size", "int", 256, "addresses per training step", minimum=1),
     Param(
@@ -83,6 +84,7 @@ PARAMS = (
         at_generate=True,
         minimum=0.0,
         maximum=1.0,
+        tune=(0.6, 0.8, 1.0),
     ),
     Param(
         "prefix_weight",
@@ -93,6 +95,7 @@ PARAMS = (
         at_generate=True,
         minimum=0.0,
         maximum=1.0,
+        tune=(0.5, 0.7, 1.0),
     ),
     Param(
         "beam_share",
