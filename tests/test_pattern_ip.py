@@ -84,3 +84,25 @@ def test_beats_plain_neighbours_on_a_real_sample(host, shared_data):
     baseline = count_hits(np.unique(plus_minus_one.reshape(-1, 16), axis=0)[:20000], test)
     assert ours.hits > baseline.hits
     assert ours.hits > 150
+
+
+def test_gap_filling_makes_the_inside_of_narrow_gaps_only():
+    from tgahost.generators import pattern_ip
+
+    seeds = packed("2001:db8::100", "2001:db8::200", "2001:db8::1000", "2001:db8::5000", "2001:db8:1::150")
+    hi, lo = pattern_ip._split(seeds)
+    got_hi, got_lo, _ = pattern_ip._gap_fill(hi, lo, radius=4, max_gap=1024)
+    # ::100 .. ::200 less the 4 neighbours next to each seed; ::1000 .. ::5000 is too wide
+    assert set(got_lo.tolist()) == set(range(0x105, 0x1FC))
+    assert len(got_lo) == 0x1FC - 0x105
+    assert set(got_hi.tolist()) == {int(hi[0])}
+    assert len(pattern_ip._gap_fill(hi, lo, radius=4, max_gap=0)[0]) == 0
+
+
+def test_a_sparsely_sampled_numbering_is_filled_in(host):
+    # every 40th host of 2001:db8:0:<n>::/64 is known: the ones between are the next best guess
+    seeds = packed(*(f"2001:db8:0:{n:x}::{i:x}" for n in range(30) for i in range(0x100, 0x600, 40)))
+    got = set(_first(host, seeds, 20000, radius=2, max_gap=64, subnet_step=0))
+    assert "2001:db8:0:7::114" in got  # between ::100 and ::128, 20 from either
+    without = set(_first(host, seeds, 20000, radius=2, max_gap=0, subnet_step=0))
+    assert "2001:db8:0:7::114" not in without

@@ -33,7 +33,7 @@ import numpy as np
 from tgahost import Model, Param, RunContext, TgaSpec, TrainedModel, hookimpl
 from tgahost.addresses import AddressSet, distinct
 
-FAMILIES = ("neighbour", "shared_iid", "new_subnet", "subnet_step")
+FAMILIES = ("neighbour", "shared_iid", "new_subnet", "subnet_step", "gap_fill")
 BUCKETS = 8192  # per family; bucket keys are small integers below this
 GAP_BUCKETS = 12
 NO_SEED = np.uint64(2**64 - 1)
@@ -44,6 +44,9 @@ SPREAD_FROM = 1000
 #: seed sets need many rounds before their rare buckets see a hit.
 AUTO_HELD_OUT = 40_000
 AUTO_ROUNDS = (5, 50)
+#: Gap filling makes at most this many candidates, the narrowest gaps first, so that a set
+#: of large dense /64s cannot fill memory.
+GAP_FILL_LIMIT = 2_000_000
 #: Neighbour rings past ``radius`` tried once the ranked candidates are used up.
 MAX_TAIL_RINGS = 1 << 16
 
@@ -60,6 +63,15 @@ SPEC = TgaSpec(
             "neighbours: try each seed's identifier +-1 .. +-radius",
             minimum=0,
             tune=(16, 64, 256),
+        ),
+        Param(
+            "max_gap",
+            "int",
+            16384,
+            "gap filling: every address between two seeds of a /64 at most this far apart, past what "
+            f"the neighbours cover (0: none; at most {GAP_FILL_LIMIT:,} candidates, narrowest gaps first)",
+            minimum=0,
+            tune=(0, 4096, 16384, 65536),
         ),
         Param(
             "max_iids_per_48",
@@ -202,6 +214,36 @@ def _neighbours(hi: np.ndarray, lo: np.ndarray, radius: int) -> tuple[np.ndarray
     return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
 
 
+def _gap_fill(hi: np.ndarray, lo: np.ndarray, radius: int, max_gap: int) -> tuple[np.ndarray, ...]:
+    """Every address strictly between two seeds of a /64 that lie at most ``max_gap`` apart,
+    less the ``radius`` next to each seed that the neighbours already make. Sparse seed sets
+    sample a dense numbering thinly: seeds at ``::251`` and ``::fc6`` say the range between
+    is in use. Bucketed by identifier style, /64 density, the gap and the distance to the
+    nearer seed."""
+    if max_gap <= 2 * radius + 1:
+        return _empty()
+    order = np.lexsort((lo, hi))
+    hi, lo = hi[order], lo[order]
+    same = hi[1:] == hi[:-1]
+    gap = np.where(same, lo[1:] - lo[:-1], np.uint64(0))
+    inner = np.flatnonzero(same & (gap > np.uint64(2 * radius + 1)) & (gap <= np.uint64(max_gap)))
+    sizes = (gap[inner] - np.uint64(2 * radius + 1)).astype(np.int64)
+    by_size = np.argsort(gap[inner], kind="stable")
+    keep = by_size[: int(np.searchsorted(np.cumsum(sizes[by_size]), GAP_FILL_LIMIT, side="right"))]
+    inner, sizes = inner[keep], sizes[keep]
+    if not len(inner):
+        return _empty()
+    density = _log2_bucket(_group_sizes(hi), 7)
+    context = (_iid_style(lo) * 8 + density)[inner]
+    gap_class = np.clip(_log2_bucket(gap[inner].astype(np.float64), 30) - 7, 0, 7)
+    at = np.repeat(np.arange(len(inner)), sizes)
+    offset = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes) + radius + 1
+    nearer = np.minimum(offset, gap[inner][at].astype(np.int64) - offset)
+    near_class = np.clip(_log2_bucket(nearer, 30) - 6, 0, 7)
+    bucket = (context[at] * 8 + gap_class[at]) * 8 + near_class
+    return hi[inner][at], lo[inner][at] + offset.astype(np.uint64), bucket
+
+
 def _gap_bucket(gap: np.ndarray) -> np.ndarray:
     """log2 of the distance to the seed on the far side, 0..10; 11 where there is none."""
     bucket = _log2_bucket(np.minimum(gap, np.uint64(1 << 62)).astype(np.float64), 10)
@@ -328,6 +370,7 @@ def _candidates(seeds: np.ndarray, params: Mapping[str, Any]) -> tuple[np.ndarra
         _shared_iids(hi, lo, params["max_iids_per_48"]),
         _new_subnets(hi, lo, params["max_iids_per_48"], params["max_subnets_per_48"]),
         _subnet_steps(hi, lo, params["subnet_step"]),
+        _gap_fill(hi, lo, params["radius"], params.get("max_gap", 0)),
     )
     addresses = np.concatenate([_join(p[0], p[1]) for p in parts])
     family = np.concatenate([np.full(len(p[0]), i, dtype=np.int64) for i, p in enumerate(parts)])
@@ -390,6 +433,8 @@ def _coarse(family: int, bucket: np.ndarray) -> np.ndarray:
         return bucket % 16
     if FAMILIES[family] == "shared_iid":
         return (bucket // 8) % 8
+    if FAMILIES[family] == "gap_fill":
+        return bucket % 64
     return bucket // 8  # new_subnet
 
 
@@ -410,6 +455,14 @@ def _rates(tried: np.ndarray, found: np.ndarray) -> np.ndarray:
     return rates
 
 
+def _per_family(counts: np.ndarray) -> np.ndarray:
+    """Calibration counts for every family; a model made before a family existed has none
+    for it (its candidates then rank last)."""
+    padded = np.zeros((len(FAMILIES), BUCKETS))
+    padded[: len(counts)] = counts
+    return padded
+
+
 @hookimpl
 def generate_targets(model: Model, run: RunContext) -> Iterator[np.ndarray] | None:
     if model.tga_type != SPEC.name:
@@ -419,7 +472,8 @@ def generate_targets(model: Model, run: RunContext) -> Iterator[np.ndarray] | No
 
 def _ranked(model: Model, run: RunContext) -> Iterator[np.ndarray]:
     addresses, family, bucket = _candidates(model.seeds, model.params)
-    rates = _rates(model.arrays["tried"], model.arrays["found"])
+    tried, found = (_per_family(model.arrays[name]) for name in ("tried", "found"))
+    rates = _rates(tried, found)
     score = rates[family, bucket]
     order = np.argsort(-score, kind="stable")
     spread = float(model.params["spread"])
