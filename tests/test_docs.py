@@ -44,3 +44,27 @@ def test_the_readme_quick_start_is_what_ci_runs():
     assert "tgahost train --tga-type lstm_ip" in commands[0] and "tgahost generate" in commands[0]
     assert commands[1].endswith("tox")
     assert "quickstart:begin" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_command_and_option_is_in_the_readme():
+    from tgahost import cli
+
+    readme = (ROOT / "README.md").read_text()
+    synopsis = readme.split("## Command line")[1].split("```")[1]
+    for name, command in cli.main.commands.items():
+        assert f"tgahost {name}" in synopsis, name
+        for param in command.params:
+            for flag in param.opts + param.secondary_opts:
+                if flag.startswith("--") and flag != "--help":
+                    assert flag in synopsis, f"tgahost {name} {flag}"
+
+
+def test_every_built_in_parameter_is_in_the_readme():
+    from tgahost.generators import pattern_ip, random_ip
+
+    readme = (ROOT / "README.md").read_text()
+    for module in (pattern_ip, random_ip):
+        (spec,) = module.tga_types()
+        section = readme.split(f"### `{spec.name}`")[1].split("\n### ")[0]
+        for param in spec.params:
+            assert f"`{param.name}`" in section or f"`{param.name}=" in section, f"{spec.name}.{param.name}"

@@ -65,6 +65,7 @@ def test_candidates_file_is_scored_in_file_order_with_drops_counted(tmp_path, sp
     assert at4["recall"] == 3 / 7
     assert at4["held_out_64s"] == 6 and at4["held_out_64_share"] == 2 / 6
     assert data["held_out"] == 7 and data["train"] == 10
+    assert at4["seconds"] is None and "candidates_per_second" not in at4  # made elsewhere: no rate
 
 
 def test_json_schema_for_a_tga(tmp_path, split_files):

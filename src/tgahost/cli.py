@@ -19,7 +19,7 @@ import click
 import numpy as np
 
 from tgahost import api
-from tgahost.addresses import FORMATS, AddressWriter, read_seeds
+from tgahost.addresses import FORMATS, AddressWriter, atomic_write_bytes, read_seeds
 from tgahost.errors import TgahostError
 from tgahost.plugins import PLUGINS_ENV, get_host
 from tgahost.prefixes import PrefixSet
@@ -136,7 +136,8 @@ def list_command(as_json: bool) -> None:
             for p in spec.params:
                 extra = f", one of {'/'.join(map(str, p.choices))}" if p.choices else ""
                 when = ", also at generate" if p.at_generate else ""
-                click.echo(f"      {p.name}={p.default!r} ({p.type}{extra}{when}): {p.help}")
+                tried = f", tune tries {'/'.join(map(str, p.tune))}" if p.tune else ""
+                click.echo(f"      {p.name}={p.default!r} ({p.type}{extra}{when}{tried}): {p.help}")
 
 
 #: Where `train` lets a TGA keep its progress, beside the model file.
@@ -681,12 +682,12 @@ def tune(
     click.echo(table)
     api.save_model(model, output_file)
     table_file = str(output_file) + ".tune.md"
-    Path(table_file).write_text(
+    atomic_write_bytes(
+        table_file,
         f"# tgahost tune {tga_type}: {len(result.trials)} trials on {input_file}\n\n"
         f"Scored on {len(held_out):,} held-out addresses ({test_fraction:.0%}, split seed {split_seed}), "
         f"first {budget:,} candidates; best by {metric}; search stopped by {result.stopped_by} "
-        f"after {result.seconds:.0f} s.\n\n{table}\n",
-        encoding="utf-8",
+        f"after {result.seconds:.0f} s.\n\n{table}\n".encode(),
     )
     log.info(
         "best: %s (%s hits in %s /64s); wrote %s and %s",

@@ -289,4 +289,6 @@ def evaluate_candidates(
     candidates, dropped = read_candidates(path, train, max(budgets))
     result = Result(f"file:{path}", dropped=dropped)
     result.budgets, result.note = score_stream([candidates], held_out, budgets, exclude)
+    for hits in result.budgets:
+        hits.seconds = None  # the file was made elsewhere: no generation time to report
     return result

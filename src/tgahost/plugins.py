@@ -59,6 +59,7 @@ class PluginInfo:
                             "minimum": p.minimum,
                             "maximum": p.maximum,
                             "at_generate": p.at_generate,
+                            "tune": list(p.tune),
                         }
                         for p in t.params
                     ],

@@ -1,17 +1,21 @@
 """``pattern_ip``: candidates from the structure of the seeds, ranked by calibrated hit rate.
 
-Three families of candidates, each a vectorised expansion of the seeds (no loop per
+Five families of candidates, each a vectorised expansion of the seeds (no loop per
 address):
 
 - **neighbours**: a seed's interface identifier plus or minus r (r = 1..``radius``), inside
   the seed's own /64. Scanned networks number their hosts densely (``::1``, ``::2``, ...,
   or runs of embedded IPv4 addresses), so the next address along is often live.
+- **gap filling**: every address between two seeds of a /64 that lie at most ``max_gap``
+  apart. A sparse seed set samples a dense numbering thinly (seeds at ``::251`` and
+  ``::fc6``): the range between them is in use even where no neighbour reaches.
 - **shared IIDs**: an interface identifier seen in one /64 of a /48, tried in the /48's other
   known /64s. Operators reuse identifiers across subnets (``::1`` routers, ``::53`` DNS,
   CDN edge addresses that differ only in the subnet).
 - **new subnets**: subnet identifiers (bits 48..63) that vary among a /48's known /64s are
   recombined nybble by nybble (the wildcard-nybble idea of 6Gen and Entropy/IP), and each
   new /64 gets the /48's most common identifiers.
+- **subnet steps**: a seed's identifier in nearby subnets (subnet +-d at each nybble).
 
 How to rank a neighbour against a shared identifier? The model measures it: training holds
 out a share of the seeds, expands the rest, and records for every family and bucket
