@@ -110,10 +110,11 @@ PARAMS = (
     Param(
         "temperature",
         "float",
-        1.0,
+        0.7,
         "sampling temperature: below 1 favours likely bytes, above 1 explores",
         at_generate=True,
         minimum=0.01,
+        tune=(0.7, 1.0),
     ),
     Param(
         "adaptive_temperature",
