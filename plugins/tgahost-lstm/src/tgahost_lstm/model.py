@@ -440,7 +440,8 @@ def _load_checkpoint(run: RunContext, params: Mapping[str, Any], seeds: np.ndarr
     if path is None or not Path(path).is_file():
         raise TgahostError(f"lstm_ip: nothing to resume, no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: tensors and plain values, never arbitrary pickled code
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a torn or foreign file: say so instead of a traceback
         raise TgahostError(
             f"lstm_ip: cannot read checkpoint {path} ({exc}); delete it and train afresh"
