@@ -87,3 +87,26 @@ def test_seed_design_values_are_accepted() -> None:
     net = model.build(params)
     assert net.embedding is None  # one-hot input, as the seed design had
     assert net.lstm.input_size == 257 and net.lstm.hidden_size == 512 and net.lstm.num_layers == 2
+
+
+def test_every_parameter_is_in_the_readme_with_its_default() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## Parameters")[1].split("\n## ")[0]
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2].strip()
+        for line in table.splitlines()
+        if line.startswith("| `")
+    }
+    for param in plugin.PARAMS:
+        shown = rows.get(f"`{param.name}`")
+        assert shown is not None, param.name
+        default = (
+            str(param.default).lower()
+            if param.type == "bool"
+            else f"{param.default:g}"
+            if param.type == "float"
+            else str(param.default)
+        )
+        assert shown == default, (param.name, shown, default)
