@@ -106,3 +106,49 @@ def test_a_sparsely_sampled_numbering_is_filled_in(host):
     assert "2001:db8:0:7::114" in got  # between ::100 and ::128, 20 from either
     without = set(_first(host, seeds, 20000, radius=2, max_gap=0, subnet_step=0))
     assert "2001:db8:0:7::114" not in without
+
+
+def test_a_hosting_48s_unknown_subnets_are_swept_with_its_shared_identifier():
+    from tgahost.generators import pattern_ip
+
+    rng = np.random.default_rng(5)
+    subnets = rng.choice(1 << 16, size=70, replace=False)
+    seeds = [f"2001:db8:7:{s:x}::1" for s in subnets] + ["2001:db8:7:1:2a3b:4c5d:6e7f:8091"]
+    hi, lo = pattern_ip._split(packed(*seeds))
+    got_hi, got_lo, _ = pattern_ip._subnet_sweep(hi, lo, min_subnets=64)
+    assert set(got_lo.tolist()) == {1}  # the random identifier is not swept
+    assert len(np.unique(got_hi)) == 1 << 16 and len(got_hi) == 1 << 16
+    assert len(pattern_ip._subnet_sweep(hi, lo, min_subnets=72)[0]) == 0  # 71 subnets are too few
+
+
+def test_sweeps_find_unpatterned_subnets_end_to_end(host):
+    rng = np.random.default_rng(6)
+    subnets = rng.choice(1 << 16, size=300, replace=False)
+    known = [f"2001:db8:7:{s:x}::1" for s in subnets[:-1]]
+    hidden = f"2001:db8:7:{subnets[-1]:x}::1"
+    got = _first(host, packed(*known), 66000, subnet_step=0)
+    assert hidden in got
+    assert hidden not in _first(host, packed(*known), 66000, subnet_step=0, sweep_min_subnets=0)
+
+
+def test_earlier_in_net_sums_per_64_in_order():
+    from tgahost.generators import pattern_ip
+
+    hi = np.array([5, 3, 5, 5, 3], dtype=np.uint64)
+    values = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    assert pattern_ip._earlier_in_net(hi, values).tolist() == [0.0, 0.0, 1.0, 5.0, 2.0]
+
+
+def test_coverage_moves_a_fresh_64_ahead_of_a_probably_hit_one_but_not_past_the_head():
+    from tgahost.generators import pattern_ip
+
+    head = pattern_ip.COVERAGE_FROM_RATE
+    # /64 1: a sure bet, then a weak candidate; /64 2: a slightly weaker one, untouched
+    ranked = np.array([0.5, 0.004, 0.003, head * 0.9])
+    hi = np.array([1, 1, 2, 3], dtype=np.uint64)
+    plain = np.argsort(-ranked, kind="stable").tolist()
+    assert plain == [0, 3, 1, 2]
+    adjusted = pattern_ip._favour_new_nets(ranked, hi, coverage=1.5)
+    assert np.argsort(-adjusted, kind="stable").tolist() == [0, 3, 2, 1]
+    assert adjusted[0] == 0.5 and adjusted[3] == head  # boosted, but capped at the head
+    assert np.array_equal(pattern_ip._favour_new_nets(ranked, hi, coverage=0.0), ranked)

@@ -1,6 +1,6 @@
 """``pattern_ip``: candidates from the structure of the seeds, ranked by calibrated hit rate.
 
-Five families of candidates, each a vectorised expansion of the seeds (no loop per
+Six families of candidates, each a vectorised expansion of the seeds (no loop per
 address):
 
 - **neighbours**: a seed's interface identifier plus or minus r (r = 1..``radius``), inside
@@ -16,6 +16,9 @@ address):
   recombined nybble by nybble (the wildcard-nybble idea of 6Gen and Entropy/IP), and each
   new /64 gets the /48's most common identifiers.
 - **subnet steps**: a seed's identifier in nearby subnets (subnet +-d at each nybble).
+- **subnet sweeps**: all 65,536 subnets of a /48 that numbers many of them, with the low
+  identifier (``::1``) most of them share. Hosting /48s hand each customer a /64 at subnet
+  identifiers no pattern predicts; only a sweep finds them.
 
 How to rank a neighbour against a shared identifier? The model measures it: training holds
 out a share of the seeds, expands the rest, and records for every family and bucket
@@ -23,6 +26,9 @@ out a share of the seeds, expands the rest, and records for every family and buc
 that were held-out seeds, over several rounds with fresh hold-outs (small seed sets need
 many before rare buckets see a hit). At generate time every candidate is scored with its bucket's
 measured rate and emitted best first, so any budget prefix is the best the model has.
+Past the head of that ranking (candidates under a 2 % rate), ``coverage`` favours /64s that
+no higher-ranked candidate has probably hit yet: a large budget finds more distinct /64s
+at the cost of a few hits in dense, often aliased, /64s.
 Ideas from the literature: seed neighbourhoods (6Tree, 6Scan), nybble patterns (Entropy/IP,
 6Gen, 6Graph); the calibration by an internal hold-out is ours.
 """
@@ -37,13 +43,14 @@ import numpy as np
 from tgahost import Model, Param, RunContext, TgaSpec, TrainedModel, hookimpl
 from tgahost.addresses import AddressSet, distinct
 
-FAMILIES = ("neighbour", "shared_iid", "new_subnet", "subnet_step", "gap_fill")
+FAMILIES = ("neighbour", "shared_iid", "new_subnet", "subnet_step", "gap_fill", "subnet_sweep")
 BUCKETS = 8192  # per family; bucket keys are small integers below this
 GAP_BUCKETS = 12
 NO_SEED = np.uint64(2**64 - 1)
 BATCH = 65_536
-#: A /64 keeps its full weight for this many candidates before ``spread`` discounts it.
-SPREAD_FROM = 1000
+#: ``coverage`` leaves the candidates at least this likely to hit in their pure hit-rate order
+#: (on hitlist-90k the first ~280k): a small budget is best spent on hits, a large one on /64s.
+COVERAGE_FROM_RATE = 0.02
 #: rounds=0 calibrates until this many held-out seeds are measured, within these bounds; small
 #: seed sets need many rounds before their rare buckets see a hit.
 AUTO_HELD_OUT = 40_000
@@ -100,14 +107,25 @@ SPEC = TgaSpec(
             tune=(2, 4, 8),
         ),
         Param(
-            "spread",
+            "sweep_min_subnets",
+            "int",
+            64,
+            "subnet sweeps: all 65,536 subnets of each /48 with at least this many known /64s, with the "
+            "low identifiers (::1-like) a tenth or more of them share; lower reaches more /48s, trains "
+            "longer (0: no sweeps)",
+            minimum=0,
+            tune=(0, 32, 64, 256),
+        ),
+        Param(
+            "coverage",
             "float",
-            0.0,
-            "favour new /64s: past a /64's first 1,000 candidates the k-th weighs (k/1000)^-spread "
-            "(0: pure hit rate)",
+            1.5,
+            "favour new /64s: candidates below a 2 % hit rate weigh 1 + coverage x the chance that no "
+            "higher-ranked candidate of their /64 hit; more /64s at large budgets, fewer hits in dense "
+            "(often aliased) /64s (0: pure hit rate)",
             minimum=0.0,
             at_generate=True,
-            tune=(0.0, 0.3, 1.0),
+            tune=(0.0, 1.5, 3.0),
         ),
         Param(
             "rounds",
@@ -363,6 +381,33 @@ def _subnet_steps(hi: np.ndarray, lo: np.ndarray, max_step: int) -> tuple[np.nda
     return np.concatenate(his), np.concatenate(los), np.concatenate(buckets)
 
 
+def _subnet_sweep(hi: np.ndarray, lo: np.ndarray, min_subnets: int) -> tuple[np.ndarray, ...]:
+    """Every subnet of a /48 that numbers many subnets, with the identifiers most of them
+    share: large hosting /48s give each customer a /64 with ``::1`` at scattered subnet
+    identifiers no nybble pattern predicts. Bucketed by the /48's known subnets and the
+    identifier's share of them."""
+    if min_subnets <= 0:
+        return _empty()
+    nets = np.unique(hi)
+    key48, counts = np.unique(nets >> np.uint64(16), return_counts=True)
+    busy = key48[counts >= min_subnets]
+    if not len(busy):
+        return _empty()
+    iid_48, iids, iid_counts = _top_iids_per_48(hi, lo, 2)
+    nets_of = counts[np.searchsorted(key48, iid_48)]
+    share = iid_counts / np.maximum(nets_of, 1)
+    # Measured on hitlist-90k, only low identifiers (::1, ::2, ...) shared by a tenth of the
+    # subnets or more ever hit in a new subnet; sweeping the others costs millions for nothing.
+    keep = np.isin(iid_48, busy) & (share >= 0.1) & (iids < np.uint64(1 << 16))
+    iid_48, iids, share, nets_of = iid_48[keep], iids[keep], share[keep], nets_of[keep]
+    subnet = np.arange(1 << 16, dtype=np.uint64)
+    c_hi = ((iid_48[:, None] << np.uint64(16)) | subnet[None, :]).reshape(-1)
+    c_lo = np.repeat(iids, len(subnet))
+    share_bucket = np.minimum((share * 8).astype(np.int64), 7)
+    bucket = np.repeat(_log2_bucket(nets_of, 8) * 8 + share_bucket, len(subnet))
+    return c_hi, c_lo, bucket
+
+
 def _candidates(seeds: np.ndarray, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All candidates of all families: (addresses, family index, bucket), seeds excluded."""
     if len(seeds) == 0:  # a calibration round on a tiny set can hold out every seed
@@ -375,8 +420,17 @@ def _candidates(seeds: np.ndarray, params: Mapping[str, Any]) -> tuple[np.ndarra
         _new_subnets(hi, lo, params["max_iids_per_48"], params["max_subnets_per_48"]),
         _subnet_steps(hi, lo, params["subnet_step"]),
         _gap_fill(hi, lo, params["radius"], params.get("max_gap", 0)),
+        _subnet_sweep(hi, lo, params.get("sweep_min_subnets", 0)),
     )
-    addresses = np.concatenate([_join(p[0], p[1]) for p in parts])
+    joined = [_join(p[0], p[1]) for p in parts]
+    sweep_hi, sweep_lo, sweep_bucket = parts[-1]
+    if len(sweep_hi):
+        # A sweep covers every subnet, so it repeats what the other families make; left in,
+        # calibration would credit it with their hits.
+        fresh = ~AddressSet(np.concatenate(joined[:-1])).contains(joined[-1])
+        joined[-1] = joined[-1][fresh]
+        parts = (*parts[:-1], (sweep_hi[fresh], sweep_lo[fresh], sweep_bucket[fresh]))
+    addresses = np.concatenate(joined)
     family = np.concatenate([np.full(len(p[0]), i, dtype=np.int64) for i, p in enumerate(parts)])
     bucket = np.concatenate([p[2] for p in parts])
     keep = ~AddressSet(seeds).contains(addresses)
@@ -439,6 +493,8 @@ def _coarse(family: int, bucket: np.ndarray) -> np.ndarray:
         return (bucket // 8) % 8
     if FAMILIES[family] == "gap_fill":
         return bucket % 64
+    if FAMILIES[family] == "subnet_sweep":
+        return bucket % 8
     return bucket // 8  # new_subnet
 
 
@@ -474,23 +530,39 @@ def generate_targets(model: Model, run: RunContext) -> Iterator[np.ndarray] | No
     return _ranked(model, run)
 
 
+def _earlier_in_net(hi: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each element, the sum of ``values`` over the elements before it (in array order)
+    that share its /64."""
+    by_net = np.argsort(hi, kind="stable")
+    ordered = values[by_net]
+    before = np.cumsum(ordered) - ordered
+    starts = np.r_[0, np.flatnonzero(np.diff(hi[by_net])) + 1]
+    sizes = np.diff(np.r_[starts, len(hi)])
+    out = np.empty(len(hi))
+    out[by_net] = before - np.repeat(before[starts], sizes)
+    return out
+
+
+def _favour_new_nets(ranked: np.ndarray, hi: np.ndarray, coverage: float) -> np.ndarray:
+    """Scores for a ranking by hit rate (``ranked``, best first, /64s ``hi``) that also
+    value new /64s. A hit in a /64 that earlier candidates have probably hit already adds an
+    address but no /64, so past the head each candidate weighs 1 + coverage x P(no earlier
+    candidate of its /64 hit), capped so that nothing overtakes the head."""
+    misses = -np.log1p(-np.minimum(ranked, 0.999))  # -log P(miss), summed per /64 below
+    untouched = np.exp(-_earlier_in_net(hi, misses))
+    weighted = np.minimum(ranked * (1.0 + coverage * untouched), COVERAGE_FROM_RATE)
+    return np.where(ranked >= COVERAGE_FROM_RATE, ranked, weighted)
+
+
 def _ranked(model: Model, run: RunContext) -> Iterator[np.ndarray]:
     addresses, family, bucket = _candidates(model.seeds, model.params)
     tried, found = (_per_family(model.arrays[name]) for name in ("tried", "found"))
     rates = _rates(tried, found)
     score = rates[family, bucket]
     order = np.argsort(-score, kind="stable")
-    spread = float(model.params["spread"])
-    if spread > 0:
-        # Diminishing returns per /64: the k-th candidate of a /64 counts (k+1)^-spread.
-        hi = _split(addresses[order])[0]
-        by_net = np.argsort(hi, kind="stable")
-        sorted_hi = hi[by_net]
-        starts = np.r_[0, np.flatnonzero(np.diff(sorted_hi)) + 1]
-        rank_sorted = np.arange(len(hi)) - np.repeat(starts, np.diff(np.r_[starts, len(hi)]))
-        rank = np.empty(len(hi), dtype=np.int64)
-        rank[by_net] = rank_sorted
-        adjusted = score[order] * np.maximum(1.0, (rank + 1.0) / SPREAD_FROM) ** -spread
+    coverage = float(model.params.get("coverage", 0.0))
+    if coverage > 0:
+        adjusted = _favour_new_nets(score[order], _split(addresses[order])[0], coverage)
         order = order[np.argsort(-adjusted, kind="stable")]
     for start in range(0, len(order), BATCH):
         yield addresses[order[start : start + BATCH]]
