@@ -72,7 +72,7 @@ def test_train_info_generate_round_trip(runner, tmp_path, seeds_file):
         "5",
     )
     assert result.exit_code == 0, result.output
-    assert "read 200 distinct seeds" in result.output
+    assert "read 200 distinct seeds" in result.output and "200 lines, 0 duplicates)" in result.output
     info = run(runner, "info", "--model-file", str(model))
     assert "TGA type:     random_ip" in info.output
     assert "parameters:   iid=low, prefix=48" in info.output
@@ -496,3 +496,14 @@ def test_an_output_file_that_is_a_folder_is_refused_and_nothing_is_left(runner, 
     assert result.exit_code == 1
     assert "is a directory" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "out", "seeds.txt"]
+
+
+def test_counts_in_messages_agree_with_their_nouns(tmp_path):
+    seeds = tmp_path / "one.txt"
+    seeds.write_text("2001:db8::1\n2001:db8::1\n2001:db8::2\n")
+    runner = CliRunner()
+    model = str(tmp_path / "m")
+    args = ["train", "--tga-type", "random_ip", "--input-file", str(seeds), "--output-file", model]
+    result = runner.invoke(cli.main, args)
+    assert "read 2 distinct seeds from" in result.output
+    assert "(3 lines, 1 duplicate)" in result.output

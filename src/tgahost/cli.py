@@ -68,6 +68,10 @@ class _Group(click.Group):
             ctx.exit(0)
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
     params: dict[str, str] = {}
     for item in values:
@@ -185,11 +189,11 @@ def train(
     started = time.perf_counter()
     seeds = read_seeds(input_file, skip_invalid=skip_invalid)
     log.info(
-        "read %s distinct seeds from %s (%s lines, %s duplicates%s)",
-        f"{len(seeds):,}",
+        "read %s from %s (%s, %s%s)",
+        _plural(len(seeds), "distinct seed"),
         input_file,
-        f"{seeds.lines:,}",
-        f"{seeds.duplicates:,}",
+        _plural(seeds.lines, "line"),
+        _plural(seeds.duplicates, "duplicate"),
         f", {seeds.skipped_invalid:,} invalid skipped" if seeds.skipped_invalid else "",
     )
     try:
