@@ -378,7 +378,10 @@ def _fit(
             break
         if config.patience and stale >= config.patience:
             stopped = "early_stop"
-            run.report(f"val loss has not improved for {stale} epochs; keeping epoch {best_epoch}")
+            run.report(
+                f"val loss has not improved by {MIN_REL_IMPROVEMENT:.1%} for {stale} epochs; "
+                f"keeping epoch {best_epoch}"
+            )
             break
     if best_state is not None:
         model.load_state_dict(best_state)
