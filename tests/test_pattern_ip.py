@@ -152,3 +152,15 @@ def test_coverage_moves_a_fresh_64_ahead_of_a_probably_hit_one_but_not_past_the_
     assert np.argsort(-adjusted, kind="stable").tolist() == [0, 3, 2, 1]
     assert adjusted[0] == 0.5 and adjusted[3] == head  # boosted, but capped at the head
     assert np.array_equal(pattern_ip._favour_new_nets(ranked, hi, coverage=0.0), ranked)
+
+
+def test_sweeps_are_capped_most_telling_48_first(monkeypatch):
+    from tgahost.generators import pattern_ip
+
+    monkeypatch.setattr(pattern_ip, "MAX_SWEEPS", 1)
+    seeds = [f"2001:db8:1:{s:x}::1" for s in range(0, 7000, 100)]  # 70 subnets share ::1
+    seeds += [f"2001:db8:2:{s:x}::1" for s in range(0, 9000, 100)]  # 90 subnets share ::1
+    hi, lo = pattern_ip._split(packed(*seeds))
+    got_hi, _, _ = pattern_ip._subnet_sweep(hi, lo, min_subnets=64)
+    assert len(got_hi) == 1 << 16
+    assert set((got_hi >> np.uint64(16)).tolist()) == {0x20010DB80002}

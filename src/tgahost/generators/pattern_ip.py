@@ -58,6 +58,9 @@ AUTO_ROUNDS = (5, 50)
 #: Gap filling makes at most this many candidates, the narrowest gaps first, so that a set
 #: of large dense /64s cannot fill memory.
 GAP_FILL_LIMIT = 2_000_000
+#: Subnet sweeps make 65,536 candidates each; at most this many, so that a seed set with
+#: thousands of busy /48s cannot fill memory (hitlist-100k has 87, hitlist-90k 30).
+MAX_SWEEPS = 128
 #: Neighbour rings past ``radius`` tried once the ranked candidates are used up.
 MAX_TAIL_RINGS = 1 << 16
 
@@ -400,6 +403,9 @@ def _subnet_sweep(hi: np.ndarray, lo: np.ndarray, min_subnets: int) -> tuple[np.
     # subnets or more ever hit in a new subnet; sweeping the others costs millions for nothing.
     keep = np.isin(iid_48, busy) & (share >= 0.1) & (iids < np.uint64(1 << 16))
     iid_48, iids, share, nets_of = iid_48[keep], iids[keep], share[keep], nets_of[keep]
+    # the most telling first (most known subnets sharing the identifier), as many as fit
+    best = np.argsort(-(share * nets_of), kind="stable")[:MAX_SWEEPS]
+    iid_48, iids, share, nets_of = iid_48[best], iids[best], share[best], nets_of[best]
     subnet = np.arange(1 << 16, dtype=np.uint64)
     c_hi = ((iid_48[:, None] << np.uint64(16)) | subnet[None, :]).reshape(-1)
     c_lo = np.repeat(iids, len(subnet))
