@@ -51,6 +51,12 @@ def test_header_line_is_skipped_with_a_note(caplog):
     assert "h.csv:1: skipping header line" in caplog.text
 
 
+@pytest.mark.parametrize("first", ["1.2.3.4", "2001:db8::zz", "\x00\x9f\x12binary", "::1/128"])
+def test_a_first_line_that_is_no_name_is_an_error_not_a_header(first):
+    with pytest.raises(TgahostError, match=r"h.txt:1: "):
+        parse_lines([first + "\n", "2001:db8::1\n", "2001:db8::2\n"], source="h.txt")
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [

@@ -507,3 +507,32 @@ def test_counts_in_messages_agree_with_their_nouns(tmp_path):
     result = runner.invoke(cli.main, args)
     assert "read 2 distinct seeds from" in result.output
     assert "(3 lines, 1 duplicate)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "where"),
+    [
+        (["train", "--tga-type", "random_ip", "--output-file"], "missing/m.bin"),
+        (["train", "--tga-type", "random_ip", "--output-file"], "seeds.txt/m.bin"),
+        (["tune", "--tga-type", "random_ip", "--output-file"], "missing/m.bin"),
+        (["eval", "--tga-type", "random_ip", "--plot"], "missing/p.png"),
+    ],
+)
+def test_an_unwritable_output_is_refused_before_any_work(runner, tmp_path, seeds_file, command, where):
+    result = runner.invoke(cli.main, [*command, str(tmp_path / where), "--input-file", str(seeds_file)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr or "is a file, not a folder" in result.stderr
+    assert "distinct seeds" not in result.stderr  # refused before the seeds were read
+
+
+def test_generate_into_a_path_under_a_file_is_a_one_line_error(runner, tmp_path, seeds_file):
+    model = tmp_path / "m.bin"
+    train = ["train", "--tga-type", "random_ip", "--input-file", str(seeds_file), "--output-file", str(model)]
+    run(runner, *train)
+    result = runner.invoke(
+        cli.main,
+        ["generate", "--model-file", str(model), "--count", "5", "--output-file", str(model / "x.txt")],
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"tgahost: error: {model / 'x.txt'}: {model} is a file, not a folder"

@@ -14,6 +14,7 @@ import io
 import logging
 import lzma
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -86,6 +87,11 @@ def parse_token(token: str) -> bytes | None:
         return None
 
 
+#: What a header's first column looks like (``address``, ``saddr``, ``ip_v6``): a name,
+#: never something address-like (an IPv4 address, a broken IPv6 one) or binary junk.
+_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+
+
 def _token_of(line: str) -> str:
     text = line.split("#", 1)[0].strip()
     if not text:
@@ -151,9 +157,10 @@ def parse_in_order(lines: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
 def parse_lines(lines: Iterable[str], source: str = "<input>", skip_invalid: bool = False) -> SeedSet:
     """Parse address lines into a :class:`SeedSet` (sorted, distinct).
 
-    The first non-blank, non-comment line may be a header: if it is not an address it is
-    skipped with a note. Any later bad line raises :class:`TgahostError` naming the source,
-    line number and text, unless ``skip_invalid`` is set, which skips and counts them.
+    The first non-blank, non-comment line may be a header: if its first column is a name
+    (``address``), not an address, it is skipped with a note. Any other bad line raises
+    :class:`TgahostError` naming the source, line number and text, unless ``skip_invalid``
+    is set, which skips and counts them.
     """
     packed: list[bytes] = []
     append = packed.append
@@ -171,7 +178,7 @@ def parse_lines(lines: Iterable[str], source: str = "<input>", skip_invalid: boo
                 append(value)
                 seen_content = True
                 continue
-            if not seen_content and header is None:
+            if not seen_content and header is None and _HEADER.fullmatch(token):
                 header = line.strip()
                 seen_content = True
                 log.info("%s:%d: skipping header line %r", source, lineno, header)
@@ -288,10 +295,13 @@ def _temporary_beside(destination: str | os.PathLike[str]) -> tuple[int, str]:
     folder = os.path.dirname(os.path.abspath(destination))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tgahost-", suffix=".tmp", dir=folder)
-    except FileNotFoundError:
-        raise TgahostError(f"{destination}: folder {folder} does not exist") from None
-    except PermissionError:
-        raise TgahostError(f"{destination}: cannot write in {folder}") from None
+    except OSError as exc:
+        if not os.path.exists(folder):
+            raise TgahostError(f"{destination}: folder {folder} does not exist") from None
+        if not os.path.isdir(folder):
+            raise TgahostError(f"{destination}: {folder} is a file, not a folder") from None
+        reason = exc.strerror or type(exc).__name__
+        raise TgahostError(f"{destination}: cannot write in {folder} ({reason})") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
@@ -301,6 +311,16 @@ def _temporary_beside(destination: str | os.PathLike[str]) -> tuple[int, str]:
 def _atomic_text(destination: str) -> tuple[str, IO[str]]:
     fd, tmp = _temporary_beside(destination)
     return tmp, os.fdopen(fd, "w", encoding="ascii", newline="\n")
+
+
+def check_writable(destination: str | os.PathLike[str]) -> None:
+    """Fail now, with the reason, if ``destination`` could not be written later: called
+    before long work (training, evaluation) so that its result is not lost to a typo."""
+    if str(destination) == "-":
+        return
+    fd, tmp = _temporary_beside(destination)
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def atomic_write_bytes(destination: str | os.PathLike[str], data: bytes) -> None:

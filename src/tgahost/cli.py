@@ -19,7 +19,7 @@ import click
 import numpy as np
 
 from tgahost import api
-from tgahost.addresses import FORMATS, AddressWriter, atomic_write_bytes, read_seeds
+from tgahost.addresses import FORMATS, AddressWriter, atomic_write_bytes, check_writable, read_seeds
 from tgahost.errors import TgahostError
 from tgahost.plugins import PLUGINS_ENV, get_host
 from tgahost.prefixes import PrefixSet
@@ -181,6 +181,12 @@ def train(
     checkpoint = Path(str(output_file) + CHECKPOINT_SUFFIX)
     if resume and not checkpoint.is_file():
         raise TgahostError(f"nothing to resume: no checkpoint at {checkpoint}; train without --resume")
+    if not resume and checkpoint.is_file():
+        raise TgahostError(
+            f"{checkpoint} holds an interrupted training: add --resume to continue it, or delete it to "
+            "start afresh"
+        )
+    check_writable(output_file)
     host = get_host()
     host.warn_failures()
     spec, _ = host.resolve(tga_type)
@@ -485,6 +491,7 @@ def eval_command(
             import matplotlib  # noqa: F401
         except ImportError:
             raise TgahostError("--plot needs matplotlib: pip install 'tgahost[plot]'") from None
+        check_writable(plot_file)
     if input_file:
         train, test = evaluation.split(
             read_seeds(input_file, skip_invalid).addresses, test_fraction, split_seed
@@ -560,7 +567,7 @@ def _parse_grid(values: tuple[str, ...]) -> dict[str, list[str]]:
     default=1800.0,
     show_default=True,
     type=float,
-    help="Seconds to search for; no training run starts that would not fit.",
+    help="Seconds to search for; no training run starts that would not fit (the refit comes on top).",
 )
 @click.option(
     "--budget",
@@ -634,6 +641,8 @@ def tune(
     clash = sorted(set(space) & set(fixed))
     if clash:
         raise TgahostError(f"{', '.join(clash)} given both as --param and searched; drop one")
+    check_writable(output_file)
+    check_writable(str(output_file) + ".tune.md")
     seeds = read_seeds(input_file, skip_invalid).addresses
     train, held_out = evaluation.split(seeds, test_fraction, split_seed)
     log.info(
@@ -661,6 +670,12 @@ def tune(
     )
     best = result.best
     assert best is not None and result.model is not None  # search raises when no trial ran
+    if best.hits == 0:
+        log.warning(
+            "no trial found a held-out address in its first %s candidates, so the search could not "
+            "tell the settings apart; the model written has the first trial's (the defaults)",
+            f"{budget:,}",
+        )
     summary = {
         "metric": metric,
         "budget": budget,

@@ -29,6 +29,7 @@ def test_resuming_gives_the_same_model_as_one_long_run(structured, tmp_path: Pat
     )
     info = resumed.metadata["info"]
     assert info["resumed_after_epoch"] == 3 and info["epochs_run"] == 6
+    assert info["train_seed"] == 3  # what the weights came from, not the ignored 99
     for name, weights in straight.arrays.items():
         np.testing.assert_array_equal(resumed.arrays[name], weights)
 
@@ -43,8 +44,9 @@ def test_a_checkpoint_of_other_params_or_seeds_is_refused(structured, tmp_path: 
     with pytest.raises(TgahostError, match="other seeds or other values"):
         tgahost.train("lstm_ip", structured[:-1], params=STEADY, checkpoint=ckpt, resume=True)
     ckpt.write_bytes(b"not a checkpoint")
-    with pytest.raises(TgahostError, match="cannot read checkpoint"):
+    with pytest.raises(TgahostError, match="cannot read checkpoint") as refused:
         tgahost.train("lstm_ip", structured, params=STEADY, checkpoint=ckpt, resume=True)
+    assert "\n" not in str(refused.value)  # torch's multi-line reason cut to its first line
 
 
 def test_ctrl_c_then_resume_from_the_command_line(structured, tmp_path: Path) -> None:
@@ -69,6 +71,11 @@ def test_ctrl_c_then_resume_from_the_command_line(structured, tmp_path: Path) ->
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "--resume" in stderr and not model.exists()
+
+    # training afresh would throw the interrupted run's progress away: refused
+    fresh = subprocess.run(command(30), capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 1 and "holds an interrupted training" in fresh.stderr
+    assert ckpt.is_file()
 
     # fewer epochs than asked at first: the resumed run ends soon after the checkpoint
     resumed = subprocess.run([*command(30), "--resume"], capture_output=True, text=True, timeout=300)

@@ -242,6 +242,8 @@ def train(seeds: np.ndarray, params: Mapping[str, Any], run: RunContext) -> Trai
     config = Config.from_params(params)
     resumed = _load_checkpoint(run, params, seeds) if run.resume else None
     seed = resumed["seed"] if resumed else run.seed  # the split and the shuffles of the first run
+    if resumed and seed != run.seed:
+        run.report(f"resuming with the interrupted run's seed {seed} (a resumed training keeps its seed)")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(seeds))
     n_val = int(len(seeds) * config.val_fraction)
@@ -256,6 +258,7 @@ def train(seeds: np.ndarray, params: Mapping[str, Any], run: RunContext) -> Trai
         saver = _Checkpointer(run.checkpoint, seed, _fingerprint(params, seeds)) if run.checkpoint else None
         trained = _fit(model, fit.to(device), val.to(device), config, rng, run, threads, saver, resumed)
     trained.arrays = compact(trained.arrays, config.precision)
+    trained.info["train_seed"] = seed
     return trained
 
 
@@ -446,8 +449,9 @@ def _load_checkpoint(run: RunContext, params: Mapping[str, Any], seeds: np.ndarr
         # weights_only: tensors and plain values, never arbitrary pickled code
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a torn or foreign file: say so instead of a traceback
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise TgahostError(
-            f"lstm_ip: cannot read checkpoint {path} ({exc}); delete it and train afresh"
+            f"lstm_ip: cannot read checkpoint {path} ({reason}); delete it and train afresh"
         ) from exc
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         raise TgahostError(f"lstm_ip: {path} is not a checkpoint of this version; delete it and train afresh")
