@@ -296,11 +296,16 @@ def generate(
         for batch in batches:
             writer.write(batch)
             show(writer.written)
+    try:
+        host.resolve(model.tga_type)
+        made_by = model.tga_type
+    except TgahostError:  # api.generate fell back, or would have failed before this point
+        made_by = f"{fallback}_ip in place of {model.tga_type}"
     log.info(
         "generated %s %saddresses from %s in %.1f s%s",
         f"{writer.written:,}",
         "distinct " if unique else "",
-        model.tga_type,
+        made_by,
         time.perf_counter() - started,
         f" into {output_file}" if output_file != "-" else "",
     )

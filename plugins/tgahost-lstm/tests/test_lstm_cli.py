@@ -97,6 +97,7 @@ def test_without_torch_generate_needs_the_fallback(tmp_path: Path, structured_mo
     )
     assert fallback.returncode == 0, fallback.stderr
     assert "falling back to random_ip" in fallback.stderr
+    assert "addresses from random_ip in place of lstm_ip" in fallback.stderr
     got = fallback.stdout.split()
     assert len(set(got)) == 10
     rows = tgahost.parse_lines(got).addresses

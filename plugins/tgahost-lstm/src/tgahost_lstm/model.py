@@ -687,7 +687,7 @@ def sample_batches(
     with _threads(threads):
         ranked = sampler.completions(seeds, keep, float(params["prefix_weight"]))
     ranked = ranked[~seen.contains(ranked)]
-    run.log.info("lstm_ip: %d seed completions in %.1f s", len(ranked), time.perf_counter() - started)
+    run.log.info("lstm_ip: %s seed completions in %.1f s", f"{len(ranked):,}", time.perf_counter() - started)
     yield from _interleave(ranked, explore, share, seen)
 
 
@@ -740,7 +740,7 @@ def _explore(
         started = time.perf_counter()
         with _threads(threads):
             ranked = sampler.most_probable(width)
-        run.log.info("lstm_ip: beam of %d in %.1f s", width, time.perf_counter() - started)
+        run.log.info("lstm_ip: beam of %s in %.1f s", f"{width:,}", time.perf_counter() - started)
         ranked = ranked[~seen.contains(ranked)]
     samples = _samples(sampler, temperature, adaptive, batch_size, threads, seen, run)
     yield from _interleave(ranked, samples, share, seen)
@@ -768,9 +768,9 @@ def _samples(
         if adaptive and len(fresh) < LOW_NEW_SHARE * len(batch) and temperature < ceiling:
             temperature = min(ceiling, temperature * TEMPERATURE_STEP)
             run.log.info(
-                "lstm_ip: only %d of %d sampled addresses were new; temperature now %.3g",
-                len(fresh),
-                len(batch),
+                "lstm_ip: only %s of %s sampled addresses were new; temperature now %.3g",
+                f"{len(fresh):,}",
+                f"{len(batch):,}",
                 temperature,
             )
         if len(fresh) == 0:
