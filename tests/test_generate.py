@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tgahost
-from tgahost import PluginHost, ShortfallError, TgaSpec, TrainedModel, hookimpl
+from tgahost import PluginHost, ShortfallError, TgaSpec, TrainedModel, api, hookimpl
 from tgahost.api import DRY_BATCHES_LIMIT
 
 from .conftest import packed
@@ -142,6 +142,8 @@ def test_fallback_random_uses_the_model_prefixes_when_its_tga_is_missing(host, s
     assert len(got) == 500
     assert {row[:8].tobytes() for row in got} <= {row[:8].tobytes() for row in seeds_200}
     assert "falling back to random_ip" in caplog.text
+    assert api.generating_type(model, host, fallback="random") == "random_ip"
+    assert api.generating_type(model, with_gone, fallback="random") == "gone_ip"
 
 
 def test_a_model_whose_tga_cannot_run_here_needs_the_fallback(host, seeds_200):

@@ -28,7 +28,8 @@ log = logging.getLogger("tgahost")
 #: A unique run stops when this many batches in a row bring nothing new: the model's
 #: distribution is exhausted, and asking again would loop forever.
 DRY_BATCHES_LIMIT = 25
-FALLBACKS = ("random",)
+#: ``--fallback`` names and the TGA each runs when a model's own plugin cannot.
+FALLBACKS = {"random": "random_ip"}
 
 
 class ShortfallError(TgahostError):
@@ -119,32 +120,48 @@ def load_model(path: str | os.PathLike[str]) -> ModelFile:
     return modelfile.load(path)
 
 
+def _unavailable(model: ModelFile, host: PluginHost) -> str | None:
+    """Why the plugin of ``model``'s TGA cannot generate here, or None when it can."""
+    try:
+        host.resolve(model.tga_type)
+    except TgahostError as exc:
+        return str(exc)
+    return None
+
+
+def generating_type(model: ModelFile, host: PluginHost | None = None, fallback: str | None = None) -> str:
+    """The TGA type that :func:`generate` will run for ``model``: its own, or the fallback's."""
+    host = host or get_host()
+    if fallback is None or _unavailable(model, host) is None:
+        return model.tga_type
+    return FALLBACKS.get(fallback, model.tga_type)
+
+
 def _plugin_model(
     model: ModelFile, host: PluginHost, overrides: Mapping[str, Any], fallback: str | None
 ) -> tuple[Model, Any]:
     """The model as its plugin sees it and the hook to call, or the fallback's."""
-    try:
+    reason = _unavailable(model, host)
+    if reason is None:
         spec, info = host.resolve(model.tga_type)
-    except TgahostError as exc:
-        if fallback is None:
-            made_by = model.metadata.get("plugin", {}).get("distribution")
-            hint = f"; install {made_by}" if made_by else ""
-            raise TgahostError(f"{exc}{hint}, or pass --fallback random") from None
-        reason = str(exc)
-    else:
         params = {p.name: p.default for p in spec.params}
         params.update(model.params)
         params.update(spec.resolve_params(overrides, at_generate=True))
         plugin_model = Model(model.tga_type, model.arrays, params, model.seeds, model.metadata)
         return plugin_model, host.hook_for("generate_targets", info)
+    if fallback is None:
+        made_by = model.metadata.get("plugin", {}).get("distribution")
+        hint = f"; install {made_by}" if made_by else ""
+        raise TgahostError(f"{reason}{hint}, or pass --fallback random")
     if fallback not in FALLBACKS:
         raise TgahostError(f"unknown fallback {fallback!r}; use one of {', '.join(FALLBACKS)}")
-    random_spec, random_info = host.resolve("random_ip")
-    log.warning("%s; falling back to random_ip over the model's /64 prefixes", reason)
-    params = {p.name: p.default for p in random_spec.params}
+    fallback_type = FALLBACKS[fallback]
+    fallback_spec, fallback_info = host.resolve(fallback_type)
+    log.warning("%s; falling back to %s over the model's /64 prefixes", reason, fallback_type)
+    params = {p.name: p.default for p in fallback_spec.params}
     params["prefix"] = 64
-    plugin_model = Model("random_ip", {}, params, model.seeds, model.metadata)
-    return plugin_model, host.hook_for("generate_targets", random_info)
+    plugin_model = Model(fallback_type, {}, params, model.seeds, model.metadata)
+    return plugin_model, host.hook_for("generate_targets", fallback_info)
 
 
 def generate(

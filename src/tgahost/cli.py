@@ -254,7 +254,7 @@ def _progress(count: int) -> Callable[[int], None]:
 @seed_option
 @click.option(
     "--fallback",
-    type=click.Choice(api.FALLBACKS),
+    type=click.Choice(list(api.FALLBACKS)),
     default=None,
     help="If the model's TGA cannot run here, warn and use random_ip over the model's /64 prefixes.",
 )
@@ -296,11 +296,9 @@ def generate(
         for batch in batches:
             writer.write(batch)
             show(writer.written)
-    try:
-        host.resolve(model.tga_type)
-        made_by = model.tga_type
-    except TgahostError:  # api.generate fell back, or would have failed before this point
-        made_by = f"{fallback}_ip in place of {model.tga_type}"
+    made_by = api.generating_type(model, host, fallback)
+    if made_by != model.tga_type:
+        made_by += f" in place of {model.tga_type}"
     log.info(
         "generated %s %saddresses from %s in %.1f s%s",
         f"{writer.written:,}",

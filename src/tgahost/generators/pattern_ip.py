@@ -425,20 +425,19 @@ def _candidates(seeds: np.ndarray, params: Mapping[str, Any]) -> tuple[np.ndarra
         _shared_iids(hi, lo, params["max_iids_per_48"]),
         _new_subnets(hi, lo, params["max_iids_per_48"], params["max_subnets_per_48"]),
         _subnet_steps(hi, lo, params["subnet_step"]),
-        _gap_fill(hi, lo, params["radius"], params.get("max_gap", 0)),
-        _subnet_sweep(hi, lo, params.get("sweep_min_subnets", 0)),
+        _gap_fill(hi, lo, params["radius"], params["max_gap"]),
+        _subnet_sweep(hi, lo, params["sweep_min_subnets"]),
     )
-    joined = [_join(p[0], p[1]) for p in parts]
-    sweep_hi, sweep_lo, sweep_bucket = parts[-1]
-    if len(sweep_hi):
+    joined = [_join(h, lo_) for h, lo_, _ in parts]
+    buckets = [b for _, _, b in parts]
+    if len(joined[-1]):
         # A sweep covers every subnet, so it repeats what the other families make; left in,
         # calibration would credit it with their hits.
         fresh = ~AddressSet(np.concatenate(joined[:-1])).contains(joined[-1])
-        joined[-1] = joined[-1][fresh]
-        parts = (*parts[:-1], (sweep_hi[fresh], sweep_lo[fresh], sweep_bucket[fresh]))
+        joined[-1], buckets[-1] = joined[-1][fresh], buckets[-1][fresh]
     addresses = np.concatenate(joined)
-    family = np.concatenate([np.full(len(p[0]), i, dtype=np.int64) for i, p in enumerate(parts)])
-    bucket = np.concatenate([p[2] for p in parts])
+    family = np.repeat(np.arange(len(joined)), [len(j) for j in joined])
+    bucket = np.concatenate(buckets)
     keep = ~AddressSet(seeds).contains(addresses)
     return addresses[keep], family[keep], bucket[keep]
 
@@ -566,9 +565,9 @@ def _ranked(model: Model, run: RunContext) -> Iterator[np.ndarray]:
     rates = _rates(tried, found)
     score = rates[family, bucket]
     order = np.argsort(-score, kind="stable")
-    coverage = float(model.params.get("coverage", 0.0))
+    coverage = float(model.params["coverage"])
     if coverage > 0:
-        adjusted = _favour_new_nets(score[order], _split(addresses[order])[0], coverage)
+        adjusted = _favour_new_nets(score[order], _split(addresses)[0][order], coverage)
         order = order[np.argsort(-adjusted, kind="stable")]
     for start in range(0, len(order), BATCH):
         yield addresses[order[start : start + BATCH]]
